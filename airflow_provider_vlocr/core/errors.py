@@ -209,9 +209,7 @@ def classify_api_error(
     elif code == "APIG.0201":
         # Backend timeout / unavailable are transient; entity/URI/headers too large are not.
         cls = ServiceUnavailableError if status in (None, 502, 503, 504) else InvalidRequestError
-    elif status is not None and status >= 500:
-        cls = ServiceUnavailableError
-    elif status == 408:
+    elif (status is not None and status >= 500) or status == 408:
         cls = ServiceUnavailableError
     elif status == 403:
         cls = PermissionDeniedError

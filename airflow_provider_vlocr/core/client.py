@@ -1,0 +1,208 @@
+"""The Huawei Cloud Vehicle License OCR client: one pooled session, any auth kind, retries, typed results."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .. import __version__
+from .auth import VlocrAuth
+from .endpoints import vehicle_license_path
+from .errors import (
+    ApiError,
+    ConfigurationError,
+    ImageValidationError,
+    TokenExpiredError,
+    TransportError,
+)
+from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
+from .images import check_image, encode_image
+from .models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
+from .retry import RetryPolicy
+from .settings import ConnectionSettings
+
+log = logging.getLogger(__name__)
+USER_AGENT = f"airflow-provider-vlocr/{__version__}"
+
+
+def make_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool fits ``pool_size`` concurrent calls; requests' own retries off."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def image_label(image: bytes | None, url: str | None, image_name: str | None) -> str:
+    """How an image is named in errors and logs."""
+    if image_name:
+        return image_name
+    if url:
+        return url
+    return f"<{len(image or b'')} bytes>"
+
+
+class VehicleLicenseOcrClient:
+    """Calls ``POST {endpoint}/v2/{project_id}/ocr/vehicle-license``; thread-safe, one session per client."""
+
+    name = "huaweicloud"
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        on_secret: Callable[[str], None] = lambda _: None,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 10,
+        session: requests.Session | None = None,
+        refresh_margin_seconds: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self.session = session or make_session(pool_size)
+        self.auth: VlocrAuth = settings.build_auth(self.session, on_secret, refresh_margin_seconds)
+        self._sleep = sleep
+        self._project_lock = threading.Lock()
+        self._project_id = settings.project_id
+
+    def __repr__(self) -> str:
+        return f"<VehicleLicenseOcrClient region={self.settings.region!r} auth={self.auth!r}>"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- project ---------------------------------------------------------------------------------------
+    @property
+    def project_id(self) -> str:
+        """The project id: configured, revealed by a project-scoped token, or looked up once and cached."""
+        with self._project_lock:
+            if not self._project_id:
+                self._project_id = self.auth.known_project_id() or self.lookup_project_id()
+            return self._project_id
+
+    def lookup_project_id(self) -> str:
+        """``GET {iam}/v3/projects?name={region}``; exactly one match or a clear error."""
+        region = self.settings.region
+        url = f"{self.settings.resolved_iam_endpoint}/v3/projects?name={quote(region, safe='')}"
+        response, _ = self.retry.run(
+            lambda: self._send("GET", url, None, {}, self.auth, "IAM project lookup"),
+            sleep=self._sleep,
+            describe="IAM project lookup",
+        )
+        projects = json_body(response, "IAM project lookup").get("projects") or []
+        matches = [p for p in projects if isinstance(p, dict) and p.get("name") == region and p.get("id")]
+        if len(matches) != 1:
+            found = "no project" if not matches else f"{len(matches)} projects"
+            raise ConfigurationError(
+                f"IAM project lookup for region {region!r} found {found}; set extra 'project_id' on the connection"
+            )
+        project_id = str(matches[0]["id"])
+        log.info("Resolved project id for region %s", region)
+        return project_id
+
+    # -- transport -------------------------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        auth: VlocrAuth,
+        what: str,
+    ) -> requests.Response:
+        """One attempt, refreshing an expired token and resending exactly once."""
+        refreshed = False
+        while True:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    auth=auth,
+                    timeout=self.settings.timeout,
+                    verify=self.settings.verify_ssl,
+                )
+            except requests.RequestException as exc:
+                raise transport_error(exc, what) from None
+            if response.status_code < 400:
+                return response
+            error = error_from_response(response)
+            if (
+                isinstance(error, TokenExpiredError)
+                and not refreshed
+                and auth.handle_token_expired(response.request)
+            ):
+                log.info("%s: IAM token expired (%s); refreshing once", what, error.error_code)
+                refreshed = True
+                continue
+            raise error
+
+    # -- OCR -------------------------------------------------------------------------------------------
+    def recognize(
+        self,
+        *,
+        image: bytes | None = None,
+        url: str | None = None,
+        options: RecognizeOptions | None = None,
+        image_name: str | None = None,
+    ) -> OcrResponse:
+        """Recognise one licence image given as bytes or as a URL that Huawei downloads."""
+        if (image is None) == (url is None):
+            raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
+        options = options or RecognizeOptions()
+        name = image_label(image, url, image_name)
+        if image is not None:
+            check_image(image, name)
+            body = request_body(image_b64=encode_image(image), url=None, options=options)
+        else:
+            assert url is not None
+            if not url.lower().startswith(("http://", "https://")):
+                raise ImageValidationError(name, "url-scheme", "the API only downloads http(s) URLs")
+            body = request_body(image_b64=None, url=url, options=options)
+        headers = {"Content-Type": JSON_CONTENT_TYPE}
+        enterprise = options.enterprise_project_id or self.settings.enterprise_project_id
+        if enterprise:
+            headers["Enterprise-Project-Id"] = enterprise
+        started = time.monotonic()
+        try:
+            project_id = self.project_id
+            target = f"{self.settings.resolved_ocr_endpoint}{vehicle_license_path(project_id)}"
+            auth = self.auth.for_project(project_id)
+            response, attempts = self.retry.run(
+                lambda: self._send("POST", target, body, headers, auth, f"OCR of {name}"),
+                sleep=self._sleep,
+                describe=f"OCR of {name}",
+            )
+            result = json_body(response, f"OCR of {name}").get("result")
+            if not isinstance(result, dict):
+                raise TransportError(f"OCR of {name}: 200 response without a 'result' object")
+        except ApiError as error:
+            raise error.with_image(name) from None
+        return OcrResponse(
+            result=VehicleLicenseResult.model_validate(result),
+            request_id=response.headers.get("X-Request-Id"),
+            engine=self.name,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            attempts=attempts,
+        )
+
+    def check_credentials(self) -> str:
+        """A cheap authenticated call (token fetch and/or project lookup) for ``test_connection``."""
+        project_id = self.lookup_project_id()
+        configured = self.settings.project_id
+        if configured and configured != project_id:
+            raise ConfigurationError(
+                f"extra 'project_id' {configured!r} is not the project of region {self.settings.region!r} "
+                f"({project_id!r})"
+            )
+        return project_id

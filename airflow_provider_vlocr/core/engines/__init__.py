@@ -1,0 +1,1 @@
+"""Recognition engines: the cloud client and local engines share :class:`RecognitionEngine`."""

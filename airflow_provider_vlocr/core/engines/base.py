@@ -1,0 +1,88 @@
+"""The engine interface shared by the cloud client, local engines, the hook and the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from ..client import image_label
+from ..download import download_image
+from ..errors import ApiError, ConfigurationError
+from ..images import check_image
+from ..models import OcrResponse, RecognizeOptions
+from .reading import LicenseReading, shape_result
+
+
+@runtime_checkable
+class RecognitionEngine(Protocol):
+    """Anything that turns one licence image into an :class:`OcrResponse`."""
+
+    name: str
+
+    def recognize(
+        self,
+        *,
+        image: bytes | None = None,
+        url: str | None = None,
+        options: RecognizeOptions | None = None,
+        image_name: str | None = None,
+    ) -> OcrResponse: ...
+
+    def close(self) -> None: ...
+
+
+class ReadingEngine(ABC):
+    """A local engine: reads a :class:`LicenseReading` from image bytes, then shapes it like the API.
+
+    URLs are downloaded with the same safety rules as the operator's download mode.
+    """
+
+    name = "local"
+
+    def __init__(self, *, allowed_url_hosts: Iterable[str] | None = None) -> None:
+        self.allowed_url_hosts = None if allowed_url_hosts is None else tuple(allowed_url_hosts)
+
+    @abstractmethod
+    def read(self, image: bytes, *, image_name: str, side_hint: str | None) -> LicenseReading:
+        """Read everything visible in ``image``; raise ``InvalidRequestError`` (AIS.0104) when unreadable."""
+
+    def recognize(
+        self,
+        *,
+        image: bytes | None = None,
+        url: str | None = None,
+        options: RecognizeOptions | None = None,
+        image_name: str | None = None,
+    ) -> OcrResponse:
+        if (image is None) == (url is None):
+            raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
+        options = options or RecognizeOptions()
+        name = image_label(image, url, image_name)
+        started = time.monotonic()
+        try:
+            if image is None:
+                assert url is not None
+                image = download_image(url, allowed_hosts=self.allowed_url_hosts)
+            check_image(image, name)
+            reading = self.read(image, image_name=name, side_hint=options.side)
+            result = shape_result(reading, options)
+        except ApiError as error:
+            raise error.with_image(name) from None
+        return OcrResponse(
+            result=result,
+            request_id=f"{self.name}-{uuid.uuid4().hex}",
+            engine=self.name,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    def close(self) -> None:
+        return None
+
+
+def image_digest(image: bytes) -> str:
+    """The sha256 hex digest that keys answers files."""
+    return hashlib.sha256(image).hexdigest()

@@ -1,0 +1,185 @@
+"""Pydantic v2 models of the Vehicle License OCR request and response.
+
+Field names are the API's wire names. Result models keep unknown fields (``extra="allow"``) so a field
+Huawei adds tomorrow reaches the user instead of being dropped, as the official SDK would drop it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Side = Literal["front", "back", "double_side"]
+SIDES: tuple[str, ...] = ("front", "back", "double_side")
+
+FRONT_FIELDS: tuple[str, ...] = (
+    "number",
+    "vehicle_type",
+    "name",
+    "address",
+    "use_character",
+    "model",
+    "vin",
+    "engine_no",
+    "register_date",
+    "issue_date",
+    "issuing_authority",
+)
+BACK_FIELDS: tuple[str, ...] = (
+    "number",
+    "file_no",
+    "approved_passengers",
+    "gross_mass",
+    "unladen_mass",
+    "approved_load",
+    "dimension",
+    "traction_mass",
+    "remarks",
+    "inspection_record",
+    "code_number",
+    "energy_type",
+)
+ELECTRONIC_FIELDS: tuple[str, ...] = ("color", "mandatory_scrapping_date", "status")
+
+# Text location: field name -> four [x, y] points (top-left, top-right, bottom-right, bottom-left).
+TextLocation = dict[str, Any]
+
+
+class RecognizeOptions(BaseModel):
+    """Every option of ``RecognizeVehicleLicense`` except the image itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    side: Side | None = None
+    return_issuing_authority: bool | None = None
+    return_text_location: bool | None = None
+    recognize_electronic_license: bool | None = None
+    alarm: bool | None = None
+    enterprise_project_id: str | None = Field(
+        default=None, description="Sent as the Enterprise-Project-Id header (billing attribution only)."
+    )
+
+    def body_fields(self) -> dict[str, Any]:
+        """Body fields in the SDK's key order, leaving out what is unset."""
+        order = ("side", "return_issuing_authority", "return_text_location", "recognize_electronic_license", "alarm")
+        return {key: getattr(self, key) for key in order if getattr(self, key) is not None}
+
+
+def request_body(*, image_b64: str | None, url: str | None, options: RecognizeOptions) -> bytes:
+    """The exact JSON bytes to send: ``image`` xor ``url`` first, then the options, SDK separators."""
+    if (image_b64 is None) == (url is None):
+        raise ValueError("exactly one of image or url must be given")
+    payload: dict[str, Any] = {"image": image_b64} if image_b64 is not None else {"url": url}
+    payload.update(options.body_fields())
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class AlarmResult(_Open):
+    """Quality warnings for paper licences (only with ``alarm=true``)."""
+
+    detect_blocking_within_border_result: bool | None = None
+    detect_border_integrity_result: bool | None = None
+
+
+class AlarmConfidence(_Open):
+    """Integer scores behind :class:`AlarmResult`; higher means a problem is more likely."""
+
+    blocking_within_border_score: int | None = None
+    border_integrity_score: int | None = None
+
+
+class VehicleLicenseFront(_Open):
+    """The main page (主页), filled for ``side=double_side``."""
+
+    number: str | None = None
+    vehicle_type: str | None = None
+    name: str | None = None
+    address: str | None = None
+    use_character: str | None = None
+    model: str | None = None
+    vin: str | None = None
+    engine_no: str | None = None
+    register_date: str | None = None
+    issue_date: str | None = None
+    issuing_authority: str | None = None
+    text_location: TextLocation | None = None
+    alarm_result: AlarmResult | None = None
+    alarm_confidence: AlarmConfidence | None = None
+
+
+class VehicleLicenseBack(_Open):
+    """The secondary page (副页), filled for ``side=double_side``."""
+
+    number: str | None = None
+    file_no: str | None = None
+    approved_passengers: str | None = None
+    gross_mass: str | None = None
+    unladen_mass: str | None = None
+    approved_load: str | None = None
+    dimension: str | None = None
+    traction_mass: str | None = None
+    remarks: str | None = None
+    inspection_record: str | None = None
+    code_number: str | None = None
+    energy_type: str | None = None
+    text_location: TextLocation | None = None
+    alarm_result: AlarmResult | None = None
+    alarm_confidence: AlarmConfidence | None = None
+
+
+class VehicleLicenseResult(_Open):
+    """The ``result`` object of a successful call: every field the API documents, unknown ones kept."""
+
+    type: str | None = None
+    number: str | None = None
+    vehicle_type: str | None = None
+    name: str | None = None
+    address: str | None = None
+    use_character: str | None = None
+    model: str | None = None
+    engine_no: str | None = None
+    vin: str | None = None
+    register_date: str | None = None
+    issue_date: str | None = None
+    issuing_authority: str | None = None
+    file_no: str | None = None
+    approved_passengers: str | None = None
+    gross_mass: str | None = None
+    unladen_mass: str | None = None
+    approved_load: str | None = None
+    dimension: str | None = None
+    traction_mass: str | None = None
+    remarks: str | None = None
+    inspection_record: str | None = None
+    code_number: str | None = None
+    text_location: TextLocation | None = None
+    energy_type: str | None = None
+    color: str | None = None
+    mandatory_scrapping_date: str | None = None
+    status: list[str] | None = None
+    front: VehicleLicenseFront | None = None
+    back: VehicleLicenseBack | None = None
+    alarm_result: AlarmResult | None = None
+    alarm_confidence: AlarmConfidence | None = None
+
+    def to_api_dict(self) -> dict[str, Any]:
+        """The result as the API would send it (unset fields left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class OcrResponse(BaseModel):
+    """One recognised image: the result plus call metadata."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result: VehicleLicenseResult
+    request_id: str | None = None
+    engine: str = "huaweicloud"
+    elapsed_ms: float | None = None
+    attempts: int = 1

@@ -1,0 +1,202 @@
+"""Connection settings as plain values, and the choice of auth mode from what they hold.
+
+This module knows nothing of Airflow: the hook turns an Airflow ``Connection`` into
+:class:`ConnectionSettings` with :meth:`ConnectionSettings.from_parts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import requests
+
+from .auth import AkSkAuth, PasswordTokenAuth, StaticTokenAuth, VlocrAuth
+from .endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
+from .errors import ConfigurationError
+
+SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token")
+AUTH_MODES = ("password", "aksk", "temporary-aksk", "token")
+ENGINES = ("huaweicloud", "local")
+DEFAULT_TIMEOUT = (10.0, 60.0)
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    """Booleans from JSON, form fields or URIs (``true``/``false``/``1``/``0``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"connection extra {name!r} must be a boolean, got {value!r}")
+
+
+def parse_timeout(value: Any) -> tuple[float, float]:
+    """``timeout``: one number for both, ``"connect,read"`` or ``[connect, read]`` in seconds."""
+    if value is None or value == "":
+        return DEFAULT_TIMEOUT
+    try:
+        if isinstance(value, int | float):
+            return float(value), float(value)
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        numbers = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"connection extra 'timeout' must be seconds or 'connect,read': {value!r}") from None
+    if len(numbers) == 1:
+        numbers *= 2
+    if len(numbers) != 2 or min(numbers) <= 0:
+        raise ConfigurationError(f"connection extra 'timeout' must be two positive numbers: {value!r}")
+    return numbers[0], numbers[1]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything a connection can hold. Secrets are excluded from ``repr``."""
+
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    domain_name: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    region: str = DEFAULT_REGION
+    project_id: str | None = None
+    ocr_endpoint: str | None = None
+    iam_endpoint: str | None = None
+    enterprise_project_id: str | None = None
+    verify_ssl: bool = True
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    engine: str = "huaweicloud"
+
+    @classmethod
+    def from_parts(
+        cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]
+    ) -> ConnectionSettings:
+        """Build from a connection's login, password and extras (unknown extras are refused by name)."""
+        known = {f.name for f in fields(cls)} - {"login", "password"}
+        # Airflow 2 forms stored extras as extra__<type>__<name>; accept both spellings.
+        clean: dict[str, Any] = {}
+        for key, value in extras.items():
+            name = key.split("__")[-1] if key.startswith("extra__") else key
+            clean[name] = value
+        unknown = sorted(set(clean) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown connection extra(s) {unknown}; known: {sorted(known)}")
+        engine = (_text(clean.get("engine")) or "huaweicloud").lower()
+        if engine not in ENGINES:
+            raise ConfigurationError(f"connection extra 'engine' must be one of {ENGINES}, got {engine!r}")
+        return cls(
+            login=_text(login),
+            password=password or None,
+            domain_name=_text(clean.get("domain_name")),
+            access_key_id=_text(clean.get("access_key_id")),
+            secret_access_key=_text(clean.get("secret_access_key")),
+            security_token=_text(clean.get("security_token")),
+            token=_text(clean.get("token")),
+            region=_text(clean.get("region")) or DEFAULT_REGION,
+            project_id=_text(clean.get("project_id")),
+            ocr_endpoint=_text(clean.get("ocr_endpoint")),
+            iam_endpoint=_text(clean.get("iam_endpoint")),
+            enterprise_project_id=_text(clean.get("enterprise_project_id")),
+            verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
+            timeout=parse_timeout(clean.get("timeout")),
+            engine=engine,
+        )
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value present (to hand to ``mask_secret``)."""
+        return [v for v in (getattr(self, name) for name in SECRET_FIELDS) if v]
+
+    @property
+    def resolved_ocr_endpoint(self) -> str:
+        return (self.ocr_endpoint or ocr_endpoint(self.region)).rstrip("/")
+
+    @property
+    def resolved_iam_endpoint(self) -> str:
+        return (self.iam_endpoint or iam_endpoint(self.region)).rstrip("/")
+
+    def auth_mode(self) -> str:
+        """Pick the auth mode from what is present; refuse incomplete or ambiguous connections."""
+        has_password = bool(self.login or self.password or self.domain_name)
+        has_aksk = bool(self.access_key_id or self.secret_access_key)
+        has_token = bool(self.token)
+        present = [
+            name for name, flag in (("password", has_password), ("aksk", has_aksk), ("token", has_token)) if flag
+        ]
+        if not present:
+            raise ConfigurationError(
+                "connection holds no credentials: set login + password + extra 'domain_name' (IAM password), "
+                "extras 'access_key_id' + 'secret_access_key' (AK/SK), or extra 'token'"
+            )
+        if len(present) > 1:
+            raise ConfigurationError(
+                f"connection is ambiguous: it holds credentials for {' and '.join(present)}; keep one kind"
+            )
+        mode = present[0]
+        if mode == "password":
+            missing = [
+                label
+                for label, value in (
+                    ("login (IAM user name)", self.login),
+                    ("password (IAM password)", self.password),
+                    ("extra 'domain_name' (account name)", self.domain_name),
+                )
+                if not value
+            ]
+            if missing:
+                raise ConfigurationError(f"IAM password auth is incomplete: missing {', '.join(missing)}")
+        if mode == "aksk":
+            if not (self.access_key_id and self.secret_access_key):
+                which = "secret_access_key" if self.access_key_id else "access_key_id"
+                raise ConfigurationError(f"AK/SK auth is incomplete: missing extra {which!r}")
+            return "temporary-aksk" if self.security_token else "aksk"
+        if self.security_token:
+            raise ConfigurationError(
+                "extra 'security_token' is only valid with 'access_key_id' and 'secret_access_key'"
+            )
+        return mode
+
+    def build_auth(
+        self,
+        session: requests.Session,
+        on_secret: Callable[[str], None],
+        refresh_margin_seconds: float = 600.0,
+    ) -> VlocrAuth:
+        """The :class:`VlocrAuth` for this connection's auth mode."""
+        mode = self.auth_mode()
+        for secret in self.secrets:
+            on_secret(secret)
+        if mode == "token":
+            assert self.token
+            return StaticTokenAuth(self.token)
+        if mode in ("aksk", "temporary-aksk"):
+            assert self.access_key_id and self.secret_access_key
+            return AkSkAuth(self.access_key_id, self.secret_access_key, self.security_token)
+        assert self.login and self.password and self.domain_name
+        return PasswordTokenAuth(
+            iam_endpoint=self.resolved_iam_endpoint,
+            domain_name=self.domain_name,
+            user_name=self.login,
+            password=self.password,
+            region=self.region,
+            project_id=self.project_id,
+            session=session,
+            timeout=self.timeout,
+            verify=self.verify_ssl,
+            refresh_margin_seconds=refresh_margin_seconds,
+            on_secret=on_secret,
+        )
