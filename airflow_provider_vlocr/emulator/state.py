@@ -1,0 +1,168 @@
+"""The emulator's mutable state: issued tokens, counters, the QPS window and AK lockouts. Thread-safe."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class EmulatorError(Exception):
+    """An error answer: HTTP status, error code and message, in Huawei's or Keystone's body style."""
+
+    def __init__(self, status: int, code: str, message: str, *, keystone: bool = False) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.keystone = keystone
+
+
+@dataclass
+class IssuedToken:
+    user: str
+    domain: str
+    project_id: str | None
+    project_name: str | None
+    issued_at: float
+    expires_at: float
+
+
+def new_token_value() -> str:
+    """A token shaped like IAM's: ``MII`` and a few KB of base64url."""
+    return "MII" + secrets.token_urlsafe(1536)
+
+
+class TokenStore:
+    """Tokens issued by ``POST /v3/auth/tokens``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, IssuedToken] = {}
+
+    def issue(self, token: IssuedToken) -> str:
+        value = new_token_value()
+        with self._lock:
+            self._tokens[value] = token
+        return value
+
+    def get(self, value: str) -> IssuedToken | None:
+        with self._lock:
+            return self._tokens.get(value)
+
+    def expire_all(self, now: float | None = None) -> int:
+        """Make every issued token expired (to force a refresh mid-batch)."""
+        moment = (now or time.time()) - 1
+        with self._lock:
+            for token in self._tokens.values():
+                token.expires_at = min(token.expires_at, moment)
+            return len(self._tokens)
+
+
+class RateLimiter:
+    """At most ``limit`` admitted requests in any sliding second (``None``/0: unlimited)."""
+
+    def __init__(self, limit: float | None) -> None:
+        self._lock = threading.Lock()
+        self._times: deque[float] = deque()
+        self.limit = limit
+
+    def admit(self, now: float | None = None) -> bool:
+        if not self.limit:
+            return True
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            while self._times and moment - self._times[0] >= 1.0:
+                self._times.popleft()
+            if len(self._times) >= self.limit:
+                return False
+            self._times.append(moment)
+            return True
+
+
+class AkLockout:
+    """The gateway locks an AK for a while after too many consecutive signature failures."""
+
+    def __init__(self, failures: int, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._failures: Counter[str] = Counter()
+        self._locked_until: dict[str, float] = {}
+        self.max_failures = failures
+        self.seconds = seconds
+
+    def locked(self, ak: str) -> bool:
+        with self._lock:
+            return self._locked_until.get(ak, 0.0) > time.time()
+
+    def failure(self, ak: str) -> None:
+        with self._lock:
+            self._failures[ak] += 1
+            if self._failures[ak] > self.max_failures:
+                self._locked_until[ak] = time.time() + self.seconds
+
+    def success(self, ak: str) -> None:
+        with self._lock:
+            self._failures.pop(ak, None)
+
+
+@dataclass
+class Counters:
+    """What tests and benchmarks read from ``GET /_emulator/counters``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    tokens_issued: int = 0
+    token_failures: int = 0
+    project_lookups: int = 0
+    ocr_requests: int = 0
+    ocr_billed: int = 0
+    billed_by_image: Counter[str] = field(default_factory=Counter)
+    responses_by_status: Counter[str] = field(default_factory=Counter)
+    errors_by_code: Counter[str] = field(default_factory=Counter)
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def bump(self, name: str, amount: int = 1) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def count(self, mapping: str, key: str) -> None:
+        with self.lock:
+            getattr(self, mapping)[key] += 1
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "tokens_issued": self.tokens_issued,
+                "token_failures": self.token_failures,
+                "project_lookups": self.project_lookups,
+                "ocr_requests": self.ocr_requests,
+                "ocr_billed": self.ocr_billed,
+                "billed_by_image": dict(self.billed_by_image),
+                "responses_by_status": dict(self.responses_by_status),
+                "errors_by_code": dict(self.errors_by_code),
+                "faults_injected": dict(self.faults_injected),
+                "max_in_flight": self.max_in_flight,
+            }
+
+    def reset(self) -> None:
+        fresh = Counters()
+        with self.lock:
+            for name in (
+                "tokens_issued", "token_failures", "project_lookups", "ocr_requests", "ocr_billed", "max_in_flight"
+            ):
+                setattr(self, name, getattr(fresh, name))
+            for name in ("billed_by_image", "responses_by_status", "errors_by_code", "faults_injected"):
+                getattr(self, name).clear()
