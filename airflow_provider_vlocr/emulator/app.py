@@ -107,7 +107,8 @@ class EmulatorApp:
             body = {"error_code": error.code, "error_msg": error.message}
             if error.code.startswith("APIG"):
                 body["request_id"] = request_id
-        headers = {"Retry-After": "1"} if error.status == 429 else {}
+        retry_after = self.config.retry_after_seconds
+        headers = {"Retry-After": f"{retry_after:g}"} if error.status == 429 and retry_after is not None else {}
         return Reply(error.status, body, headers)
 
     def _route(self, request: RawRequest) -> Reply:
@@ -341,8 +342,8 @@ class EmulatorApp:
         self.gateway.config = self.config
         if patch.url_allowed_hosts is not None:
             self.engine.allowed_url_hosts = tuple(patch.url_allowed_hosts)
-        return {"settings": self.config.model_dump(include={"latency_ms", "qps_limit", "faults",
-                                                             "token_lifetime_seconds", "url_allowed_hosts"})}
+        shown = {"latency_ms", "qps_limit", "retry_after_seconds", "faults", "token_lifetime_seconds", "url_allowed_hosts"}
+        return {"settings": self.config.model_dump(include=shown)}
 
     def _add_answers(self, body: bytes) -> int:
         if self.answers is None:

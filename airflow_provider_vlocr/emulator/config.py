@@ -76,6 +76,7 @@ class EmulatorConfig(_Strict):
     answers: dict[str, Any] = Field(default_factory=dict)
     latency_ms: int = Field(0, ge=0)
     qps_limit: float | None = Field(None, gt=0)
+    retry_after_seconds: float | None = Field(None, ge=0, description="Retry-After sent with 429s (none if unset)")
     faults: FaultConfig = Field(default_factory=FaultConfig)
     seed: int = 0
     url_allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
@@ -99,6 +100,7 @@ class SettingsPatch(_Strict):
 
     latency_ms: int | None = Field(None, ge=0)
     qps_limit: float | None = Field(None, ge=0)
+    retry_after_seconds: float | None = Field(None, ge=0)
     faults: FaultConfig | None = None
     token_lifetime_seconds: float | None = Field(None, gt=0)
     seed: int | None = None
