@@ -29,12 +29,15 @@ def connection_fields() -> dict[str, Any]:
         "ocr_endpoint": _field("OCR endpoint", "Optional URL override (private deployment, emulator).", format="url"),
         "iam_endpoint": _field("IAM endpoint", "Optional URL override for IAM.", format="url"),
         "enterprise_project_id": _field("Enterprise project ID", "Optional billing attribution header."),
-        "verify_ssl": _field("Verify TLS certificates", "Turn off only for private endpoints.", ("boolean",),
-                             default=True),
+        "verify_ssl": _field(
+            "Verify TLS certificates", "Turn off only for private endpoints.", ("boolean",), default=True
+        ),
         "timeout": _field("Timeout (connect, read)", "Seconds, e.g. '10,60' or one number for both.", default="10,60"),
         "engine": _field(
-            "Engine", "huaweicloud (default) or local (offline engine, needs the [local] extra).",
-            enum=["huaweicloud", "local", None], default="huaweicloud",
+            "Engine",
+            "huaweicloud (default) or local (offline engine, needs the [local] extra).",
+            enum=["huaweicloud", "local", None],
+            default="huaweicloud",
         ),
     }
 

@@ -37,7 +37,7 @@ def _image_http(_image_files: dict[str, bytes]) -> Iterator[str]:
     files = _image_files
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        def do_GET(self) -> None:
             data = files.get(self.path.lstrip("/"))
             self.send_response(200 if data is not None else 404)
             self.send_header("Content-Type", "image/jpeg")
@@ -45,7 +45,7 @@ def _image_http(_image_files: dict[str, bytes]) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(data or b"")
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -18,7 +18,6 @@ from airflow_provider_vlocr.core.errors import (
     ImageValidationError,
     InvalidRequestError,
     ServiceUnavailableError,
-    ThrottledError,
     TransportError,
 )
 from airflow_provider_vlocr.core.models import RecognizeOptions
@@ -69,16 +68,22 @@ def test_ready_made_token_mode(vlocr_emulator: EmulatorHandle) -> None:
         "auth": {
             "identity": {
                 "methods": ["password"],
-                "password": {"user": {"domain": {"name": conn["extra"]["domain_name"]}, "name": conn["login"],
-                                      "password": conn["password"]}},
+                "password": {
+                    "user": {
+                        "domain": {"name": conn["extra"]["domain_name"]},
+                        "name": conn["login"],
+                        "password": conn["password"],
+                    }
+                },
             },
             "scope": {"project": {"name": "cn-north-4"}},
         }
     }
     token = requests.post(f"{vlocr_emulator.base_url}/v3/auth/tokens", json=body, timeout=5).headers["X-Subject-Token"]
     settings = ConnectionSettings.from_parts(
-        login=None, password=None, extras={**{k: v for k, v in conn["extra"].items() if k != "domain_name"},
-                                           "token": token}
+        login=None,
+        password=None,
+        extras={**{k: v for k, v in conn["extra"].items() if k != "domain_name"}, "token": token},
     )
     client = VehicleLicenseOcrClient(settings, retry=FAST_RETRY)
     assert client.auth.kind == "token"
@@ -189,7 +194,12 @@ def test_retry_after_is_honoured(vlocr_emulator: EmulatorHandle) -> None:
     vlocr_emulator.add_answer(image, front_reading())
     vlocr_emulator.configure(qps_limit=1, retry_after_seconds=0.3)
     slept: list[float] = []
-    client = make_client(vlocr_emulator, sleep=lambda s: (slept.append(s), threading.Event().wait(s)) and None)
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        threading.Event().wait(seconds)
+
+    client = make_client(vlocr_emulator, sleep=sleep)
     client.recognize(image=image)
     client.recognize(image=image)
     assert slept and all(s >= 0.3 for s in slept)
@@ -253,7 +263,9 @@ def test_bad_images_are_refused_before_any_upload(vlocr_emulator: EmulatorHandle
     assert vlocr_emulator.counters()["ocr_requests"] == 0
 
 
-def test_url_mode_is_downloaded_by_the_service(vlocr_emulator: EmulatorHandle, image_server: Callable[..., str]) -> None:
+def test_url_mode_is_downloaded_by_the_service(
+    vlocr_emulator: EmulatorHandle, image_server: Callable[..., str]
+) -> None:
     image = make_image(13, fmt="JPEG")
     vlocr_emulator.add_answer(image, front_reading())
     url = image_server("licence.jpg", image)
@@ -275,8 +287,11 @@ def test_secrets_never_reach_logs_or_errors(
     messages: list[str] = []
     for mode in MODES:
         conn = vlocr_emulator.connection(mode)
-        secrets += [v for v in (conn.get("password"), conn["extra"].get("secret_access_key"),
-                                conn["extra"].get("security_token")) if v]
+        secrets += [
+            v
+            for v in (conn.get("password"), conn["extra"].get("secret_access_key"), conn["extra"].get("security_token"))
+            if v
+        ]
         client = make_client(vlocr_emulator, mode, on_secret=secrets.append)
         client.recognize(image=image)
         vlocr_emulator.configure(faults={"rate_500": 1.0})
@@ -303,8 +318,13 @@ def test_request_body_is_sdk_shaped(vlocr_emulator: EmulatorHandle) -> None:
     body = request_body(
         image_b64=None,
         url="https://example.com/a.jpg",
-        options=RecognizeOptions(side="double_side", return_issuing_authority=True, return_text_location=True,
-                                 recognize_electronic_license=True, alarm=True),
+        options=RecognizeOptions(
+            side="double_side",
+            return_issuing_authority=True,
+            return_text_location=True,
+            recognize_electronic_license=True,
+            alarm=True,
+        ),
     )
     assert body == (
         b'{"url": "https://example.com/a.jpg", "side": "double_side", "return_issuing_authority": true, '

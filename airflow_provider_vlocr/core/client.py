@@ -137,11 +137,7 @@ class VehicleLicenseOcrClient:
             if response.status_code < 400:
                 return response
             error = error_from_response(response)
-            if (
-                isinstance(error, TokenExpiredError)
-                and not refreshed
-                and auth.handle_token_expired(response.request)
-            ):
+            if isinstance(error, TokenExpiredError) and not refreshed and auth.handle_token_expired(response.request):
                 log.info("%s: IAM token expired (%s); refreshing once", what, error.error_code)
                 refreshed = True
                 continue

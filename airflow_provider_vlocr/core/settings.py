@@ -82,9 +82,7 @@ class ConnectionSettings:
     engine: str = "huaweicloud"
 
     @classmethod
-    def from_parts(
-        cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]
-    ) -> ConnectionSettings:
+    def from_parts(cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]) -> ConnectionSettings:
         """Build from a connection's login, password and extras (unknown extras are refused by name)."""
         known = {f.name for f in fields(cls)} - {"login", "password"}
         # Airflow 2 forms stored extras as extra__<type>__<name>; accept both spellings.

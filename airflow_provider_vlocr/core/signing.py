@@ -19,9 +19,7 @@ SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 HEADER_SDK_DATE = "X-Sdk-Date"
 HEADER_CONTENT_SHA256 = "X-Sdk-Content-Sha256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-AUTHORIZATION_RE = re.compile(
-    r"^SDK-HMAC-SHA256 Access=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$"
-)
+AUTHORIZATION_RE = re.compile(r"^SDK-HMAC-SHA256 Access=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -130,9 +128,7 @@ def sign_request(
     if content_type and not content_type.startswith(("application/json", "application/bson")):
         headers[HEADER_CONTENT_SHA256] = UNSIGNED_PAYLOAD
     names = signable_header_names(headers, exclude=exclude_headers)
-    signed = compute_signature(
-        secret_key, method, parts.path, query_pairs(parts.query), headers, names, body or b""
-    )
+    signed = compute_signature(secret_key, method, parts.path, query_pairs(parts.query), headers, names, body or b"")
     headers["Authorization"] = (
         f"{ALGORITHM} Access={access_key}, SignedHeaders={signed.signed_headers}, Signature={signed.signature}"
     )
@@ -169,7 +165,5 @@ def verify_signature(
     lowered = _lower_map(headers)
     if any(name not in lowered for name in parsed.signed_headers):
         return False
-    signed = compute_signature(
-        secret_key, method, path, query_pairs(raw_query), lowered, parsed.signed_headers, body
-    )
+    signed = compute_signature(secret_key, method, path, query_pairs(raw_query), lowered, parsed.signed_headers, body)
     return hmac.compare_digest(signed.signature, parsed.signature)

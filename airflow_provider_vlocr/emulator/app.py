@@ -96,7 +96,8 @@ class EmulatorApp:
         except EmulatorError as error:
             reply = self._error_reply(error, request_id)
         reply.headers.setdefault("X-Request-Id", request_id)
-        self.counters.count("responses_by_status", str(reply.status))
+        if not request.path.startswith("/_emulator/"):
+            self.counters.count("responses_by_status", str(reply.status))
         return reply
 
     def _error_reply(self, error: EmulatorError, request_id: str) -> Reply:
@@ -169,8 +170,12 @@ class EmulatorApp:
             "catalog": [],
             "domain": domain,
             "roles": [{"id": "0", "name": "op_service"}],
-            "user": {"id": uuid.uuid5(uuid.NAMESPACE_OID, user_name).hex, "name": user_name,
-                     "password_expires_at": "", "domain": domain},
+            "user": {
+                "id": uuid.uuid5(uuid.NAMESPACE_OID, user_name).hex,
+                "name": user_name,
+                "password_expires_at": "",
+                "domain": domain,
+            },
         }
         if project_id:
             token["project"] = {"id": project_id, "name": project_name, "domain": domain}
@@ -182,8 +187,13 @@ class EmulatorApp:
         names = parse_qs(request.query).get("name")
         project = self.config.project
         listed = {
-            "id": project.id, "name": project.name, "domain_id": self.config.domain.id,
-            "parent_id": self.config.domain.id, "enabled": True, "is_domain": False, "description": "",
+            "id": project.id,
+            "name": project.name,
+            "domain_id": self.config.domain.id,
+            "parent_id": self.config.domain.id,
+            "enabled": True,
+            "is_domain": False,
+            "description": "",
             "links": {"self": f"/v3/projects/{project.id}"},
         }
         projects = [listed] if not names or project.name in names else []
@@ -209,7 +219,8 @@ class EmulatorApp:
             raise EmulatorError(403, "APIG.0310", "The project is unavailable.")
         if not self.rate.admit():
             raise EmulatorError(
-                429, "APIG.0308",
+                429,
+                "APIG.0308",
                 f"The throttling threshold has been reached: policy user over ratelimit,limit:{self.rate.limit},"
                 "time:1 second",
             )
@@ -308,7 +319,7 @@ class EmulatorApp:
 
     # -- admin -----------------------------------------------------------------------------------------
     def _admin(self, request: RawRequest) -> Reply:
-        action = request.path[len("/_emulator/"):].rstrip("/")
+        action = request.path[len("/_emulator/") :].rstrip("/")
         if action == "health" and request.method == "GET":
             return Reply(200, {"status": "ok", "engine": self.engine.name, "project_id": self.config.project.id})
         if action == "counters" and request.method == "GET":
@@ -342,7 +353,8 @@ class EmulatorApp:
         self.gateway.config = self.config
         if patch.url_allowed_hosts is not None:
             self.engine.allowed_url_hosts = tuple(patch.url_allowed_hosts)
-        shown = {"latency_ms", "qps_limit", "retry_after_seconds", "faults", "token_lifetime_seconds", "url_allowed_hosts"}
+        shown = {"latency_ms", "qps_limit", "retry_after_seconds", "faults", "token_lifetime_seconds"}
+        shown.add("url_allowed_hosts")
         return {"settings": self.config.model_dump(include=shown)}
 
     def _add_answers(self, body: bytes) -> int:

@@ -69,8 +69,11 @@ class Gateway:
         if key is None:
             raise _apig(401, "APIG.0301", f"Incorrect IAM authentication information: ak {parsed.access_key} not exist")
         if self.lockout.locked(key.ak):
-            raise _apig(401, "APIG.0301", "Incorrect IAM authentication information: AK access failed to reach the "
-                        "limit,forbidden")
+            raise _apig(
+                401,
+                "APIG.0301",
+                "Incorrect IAM authentication information: AK access failed to reach the limit,forbidden",
+            )
         if "x-sdk-date" not in parsed.signed_headers or "x-sdk-date" not in request.headers:
             raise _apig(401, "APIG.0303", "Incorrect app authentication information: x-sdk-date not signed")
         try:
@@ -81,8 +84,9 @@ class Gateway:
             raise _apig(401, "APIG.0303", "Incorrect app authentication information: signature expired")
         if len(request.body) > self.config.max_aksk_body_bytes:
             raise _apig(413, "APIG.0201", "Request entity too large")
-        if not verify_signature(key.sk, request.method, request.path, request.query, request.headers, request.body,
-                                parsed):
+        if not verify_signature(
+            key.sk, request.method, request.path, request.query, request.headers, request.body, parsed
+        ):
             self.lockout.failure(key.ak)
             raise _apig(401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
         if key.security_token is not None:

@@ -84,8 +84,14 @@ class _Server(ThreadingHTTPServer):
 class EmulatorServer:
     """Start the emulator in a background thread; ``base_url`` is where it listens."""
 
-    def __init__(self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 app: EmulatorApp | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app: EmulatorApp | None = None,
+    ) -> None:
         self.config = config or EmulatorConfig()
         self.app = app or EmulatorApp(self.config)
         self._server = _Server((host, port), self.app)

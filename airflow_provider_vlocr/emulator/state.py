@@ -161,7 +161,12 @@ class Counters:
         fresh = Counters()
         with self.lock:
             for name in (
-                "tokens_issued", "token_failures", "project_lookups", "ocr_requests", "ocr_billed", "max_in_flight"
+                "tokens_issued",
+                "token_failures",
+                "project_lookups",
+                "ocr_requests",
+                "ocr_billed",
+                "max_in_flight",
             ):
                 setattr(self, name, getattr(fresh, name))
             for name in ("billed_by_image", "responses_by_status", "errors_by_code", "faults_injected"):

@@ -25,7 +25,9 @@ class EmulatorHandle:
 
     def _admin(self, method: str, action: str, payload: Any = None) -> dict[str, Any]:
         response = self._http.request(
-            method, f"{self.base_url}/_emulator/{action}", data=None if payload is None else json.dumps(payload),
+            method,
+            f"{self.base_url}/_emulator/{action}",
+            data=None if payload is None else json.dumps(payload),
             timeout=10,
         )
         response.raise_for_status()

@@ -1,0 +1,76 @@
+"""The Airflow hook: no I/O in __init__, connection from the environment, masking, test_connection."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_vlocr.core.errors import ConfigurationError
+from airflow_provider_vlocr.hooks import vehicle_license_ocr as hook_module
+from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from tests.samples import FRONT, front_reading, make_image
+
+
+def test_init_does_no_io(vlocr_emulator: EmulatorHandle) -> None:
+    hook = VehicleLicenseOcrHook("this_connection_does_not_exist")
+    assert hook.vlocr_conn_id == "this_connection_does_not_exist"
+    assert vlocr_emulator.counters()["responses_by_status"] == {}
+
+
+def test_recognize_through_env_connection(vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle) -> None:
+    image = make_image(50)
+    vlocr_emulator.add_answer(image, front_reading())
+    hook = VehicleLicenseOcrHook()
+    response = hook.recognize(image=image, side="front", return_issuing_authority=True)
+    assert response.result.name == FRONT["name"]
+    assert response.result.issuing_authority == FRONT["issuing_authority"]
+    assert json.loads(json.dumps(response.model_dump(mode="json")))["result"]["vin"] == FRONT["vin"]
+
+
+def test_secrets_are_masked(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masked: list[str] = []
+    monkeypatch.setattr(hook_module, "mask_secret", masked.append)
+    image = make_image(51)
+    vlocr_emulator.add_answer(image, front_reading())
+    VehicleLicenseOcrHook().recognize(image=image)
+    assert vlocr_connection["password"] in masked
+    assert any(value.startswith("MII") for value in masked)  # the fetched IAM token
+
+
+@pytest.mark.parametrize("mode", ["password", "aksk", "temporary-aksk"])
+def test_test_connection_succeeds_per_mode(
+    vlocr_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_T", vlocr_emulator.connection_json(mode))
+    ok, message = VehicleLicenseOcrHook("vlocr_t").test_connection()
+    assert ok, message
+    assert vlocr_emulator.config.project.id in message
+    assert vlocr_emulator.counters()["ocr_requests"] == 0  # never a billed call
+
+
+def test_test_connection_failure_has_no_secret(vlocr_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = vlocr_emulator.connection("password")
+    conn["password"] = "Wrong-Password-Secret-123"
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_BAD", json.dumps(conn))
+    started = time.monotonic()
+    ok, message = VehicleLicenseOcrHook("vlocr_bad").test_connection()
+    assert not ok and "AuthenticationError" in message
+    assert "Wrong-Password-Secret-123" not in message
+    assert time.monotonic() - started < 60
+    conn = vlocr_emulator.connection("aksk")
+    conn["extra"]["ocr_endpoint"] = conn["extra"]["iam_endpoint"] = "http://127.0.0.1:9"  # nothing listens
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_DOWN", json.dumps(conn))
+    ok, message = VehicleLicenseOcrHook("vlocr_down").test_connection()
+    assert not ok and "TransportError" in message and conn["extra"]["secret_access_key"] not in message
+
+
+def test_local_engine_without_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_LOCAL", json.dumps({"conn_type": "vlocr", "extra": {"engine": "gpu"}}))
+    with pytest.raises(ConfigurationError, match="engine"):
+        VehicleLicenseOcrHook("vlocr_local").recognize(image=b"")
