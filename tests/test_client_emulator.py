@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 
 from airflow_provider_vlocr.core.client import VehicleLicenseOcrClient
 from airflow_provider_vlocr.core.errors import (
@@ -64,22 +63,7 @@ def test_ready_made_token_mode(vlocr_emulator: EmulatorHandle) -> None:
     image = make_image(2)
     vlocr_emulator.add_answer(image, front_reading())
     conn = vlocr_emulator.connection("password")
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "domain": {"name": conn["extra"]["domain_name"]},
-                        "name": conn["login"],
-                        "password": conn["password"],
-                    }
-                },
-            },
-            "scope": {"project": {"name": "cn-north-4"}},
-        }
-    }
-    token = requests.post(f"{vlocr_emulator.base_url}/v3/auth/tokens", json=body, timeout=5).headers["X-Subject-Token"]
+    token = vlocr_emulator.issue_token()
     settings = ConnectionSettings.from_parts(
         login=None,
         password=None,

@@ -49,51 +49,19 @@ def error_of(response: requests.Response) -> tuple[int, str]:
 
 
 def test_token_issue_and_wrong_password(vlocr_emulator: EmulatorHandle) -> None:
-    conn = vlocr_emulator.connection()
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "domain": {"name": conn["extra"]["domain_name"]},
-                        "name": conn["login"],
-                        "password": conn["password"],
-                    }
-                },
-            },
-            "scope": {"project": {"name": "cn-north-4"}},
-        }
-    }
-    ok = requests.post(f"{vlocr_emulator.base_url}/v3/auth/tokens", json=body, timeout=5)
+    url = f"{vlocr_emulator.base_url}/v3/auth/tokens"
+    ok = requests.post(url, json=vlocr_emulator.token_request(), timeout=5)
     assert ok.status_code == 201
     assert ok.headers["X-Subject-Token"].startswith("MII") and len(ok.headers["X-Subject-Token"]) > 1000
     token = ok.json()["token"]
     assert token["project"]["id"] == vlocr_emulator.config.project.id
     assert token["expires_at"].endswith("Z") and "." in token["expires_at"]
-    body["auth"]["identity"]["password"]["user"]["password"] = "nope"  # type: ignore[index]
-    bad = requests.post(f"{vlocr_emulator.base_url}/v3/auth/tokens", json=body, timeout=5)
+    bad = requests.post(url, json=vlocr_emulator.token_request(password="nope"), timeout=5)
     assert bad.status_code == 401 and bad.json()["error"]["code"] == 401
 
 
 def test_domain_scoped_token_is_refused_by_ocr(vlocr_emulator: EmulatorHandle) -> None:
-    conn = vlocr_emulator.connection()
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "domain": {"name": conn["extra"]["domain_name"]},
-                        "name": conn["login"],
-                        "password": conn["password"],
-                    }
-                },
-            },
-            "scope": {"domain": {"name": conn["extra"]["domain_name"]}},
-        }
-    }
-    token = requests.post(f"{vlocr_emulator.base_url}/v3/auth/tokens", json=body, timeout=5).headers["X-Subject-Token"]
+    token = vlocr_emulator.issue_token(scope="domain")
     image = make_image(20)
     vlocr_emulator.add_answer(image, front_reading())
     response = requests.post(

@@ -41,6 +41,35 @@ class EmulatorHandle:
     def connection_json(self, mode: str = "password") -> str:
         return json.dumps(self.connection(mode))
 
+    def token_request(self, scope: str = "project", password: str | None = None) -> dict[str, Any]:
+        """An IAM password-token request body for the first configured user (``scope``: project or domain)."""
+        user = self.config.users[0]
+        scopes = {
+            "project": {"project": {"name": self.config.project.name}},
+            "domain": {"domain": {"name": user.domain}},
+        }
+        return {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "domain": {"name": user.domain},
+                            "name": user.name,
+                            "password": user.password if password is None else password,
+                        }
+                    },
+                },
+                "scope": scopes[scope],
+            }
+        }
+
+    def issue_token(self, scope: str = "project") -> str:
+        """A fresh IAM token from the emulator (for ready-made-token tests)."""
+        response = self._http.post(f"{self.base_url}/v3/auth/tokens", json=self.token_request(scope), timeout=10)
+        response.raise_for_status()
+        return str(response.headers["X-Subject-Token"])
+
     def counters(self) -> dict[str, Any]:
         return self._admin("GET", "counters")
 
