@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,51 @@ def image_server(_image_http: str, _image_files: dict[str, bytes]) -> Callable[[
         return f"{_image_http}/{name}"
 
     return publish
+
+
+# -- a real Airflow on SQLite -------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+DAGS_DIR = _HOME / "dags"
+DAGS_DIR.mkdir(exist_ok=True)
+for folder in (REPO / "example_dags", REPO / "tests" / "dags"):
+    for source in folder.glob("*.py"):
+        if not source.name.startswith("_"):
+            (DAGS_DIR / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_DIR)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata database in the scratch AIRFLOW_HOME."""
+    from airflow.utils.db import initdb
+
+    initdb()
+    return _HOME
+
+
+@pytest.fixture
+def run_dag(airflow_db: Path) -> Callable[..., Any]:
+    """``run_dag(dag_id, conf)`` runs a DAG from the dags folder with ``dag.test()``.
+
+    Returns ``(state, xcoms)`` where ``xcoms`` maps ``(task_id, key, map_index)`` to values.
+    """
+    import importlib.util
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    def run(dag_id: str, conf: dict[str, Any] | None = None, file: str | None = None) -> tuple[str, dict[Any, Any]]:
+        path = DAGS_DIR / (file or f"{dag_id}.py")
+        spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        dags = [v for v in vars(module).values() if type(v).__name__ == "DAG" and v.dag_id == dag_id]
+        assert dags, f"no DAG {dag_id} in {path}"
+        dag_run = dags[0].test(run_conf=conf or {})
+        with create_session() as session:
+            rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id).all()
+            xcoms = {(r.task_id, r.key, r.map_index): XComModel.deserialize_value(r) for r in rows}
+        return str(dag_run.state), xcoms
+
+    return run

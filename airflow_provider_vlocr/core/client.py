@@ -16,6 +16,7 @@ from .auth import VlocrAuth
 from .endpoints import vehicle_license_path
 from .errors import (
     ApiError,
+    AuthenticationError,
     ConfigurationError,
     ImageValidationError,
     TokenExpiredError,
@@ -24,6 +25,7 @@ from .errors import (
 from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
 from .images import check_image, encode_image
 from .models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
+from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 from .settings import ConnectionSettings
 
@@ -65,14 +67,21 @@ class VehicleLicenseOcrClient:
         session: requests.Session | None = None,
         refresh_margin_seconds: float = 600.0,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.rate_limiter = rate_limiter
         self.retry = retry or RetryPolicy()
         self.session = session or make_session(pool_size)
         self.auth: VlocrAuth = settings.build_auth(self.session, on_secret, refresh_margin_seconds)
         self._sleep = sleep
         self._project_lock = threading.Lock()
         self._project_id = settings.project_id
+        # Until one call has passed the gateway's auth check, calls go one at a time, and a refused credential
+        # is remembered: a wrong AK/SK must never be sent five times (the gateway would lock the AK).
+        self._gate = threading.Lock()
+        self._auth_verified = False
+        self._auth_failure: AuthenticationError | None = None
 
     def __repr__(self) -> str:
         return f"<VehicleLicenseOcrClient region={self.settings.region!r} auth={self.auth!r}>"
@@ -118,10 +127,47 @@ class VehicleLicenseOcrClient:
         headers: dict[str, str],
         auth: VlocrAuth,
         what: str,
+        *,
+        limited: bool = False,
     ) -> requests.Response:
-        """One attempt, refreshing an expired token and resending exactly once."""
+        """One attempt, gated until the credentials are known good (see ``__init__``)."""
+        if not self._auth_verified:
+            with self._gate:
+                if self._auth_failure is not None:
+                    raise self._auth_failure.with_image(None)
+                if not self._auth_verified:
+                    try:
+                        response = self._attempt(method, url, body, headers, auth, what, limited=limited)
+                    except AuthenticationError as error:
+                        if not isinstance(error, TokenExpiredError):
+                            self._auth_failure = error
+                        raise
+                    except ApiError as error:
+                        self._auth_verified = error.status not in (None, 401)
+                        raise
+                    self._auth_verified = True
+                    return response
+        return self._attempt(method, url, body, headers, auth, what, limited=limited)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        auth: VlocrAuth,
+        what: str,
+        *,
+        limited: bool = False,
+    ) -> requests.Response:
+        """One attempt, refreshing an expired token and resending exactly once.
+
+        ``limited`` calls wait for the client-side rate limiter first (OCR calls; IAM calls are not limited).
+        """
         refreshed = False
         while True:
+            if limited and self.rate_limiter is not None:
+                self.rate_limiter.acquire()
             try:
                 response = self.session.request(
                     method,
@@ -175,7 +221,7 @@ class VehicleLicenseOcrClient:
             target = f"{self.settings.resolved_ocr_endpoint}{vehicle_license_path(project_id)}"
             auth = self.auth.for_project(project_id)
             response, attempts = self.retry.run(
-                lambda: self._send("POST", target, body, headers, auth, f"OCR of {name}"),
+                lambda: self._send("POST", target, body, headers, auth, f"OCR of {name}", limited=True),
                 sleep=self._sleep,
                 describe=f"OCR of {name}",
             )

@@ -67,9 +67,9 @@ class ApiError(VlocrError):
             text += f" (request_id={self.request_id})"
         return text
 
-    def with_image(self, image: str) -> ApiError:
+    def with_image(self, image: str | None) -> ApiError:
         """Return a copy of this error that names ``image``."""
-        clone = type(self)(
+        return type(self)(
             self.error_msg,
             status=self.status,
             error_code=self.error_code,
@@ -77,7 +77,6 @@ class ApiError(VlocrError):
             retry_after=self.retry_after,
             image=image,
         )
-        return clone
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (for XCom error records)."""

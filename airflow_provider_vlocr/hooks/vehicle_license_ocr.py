@@ -11,6 +11,7 @@ from ..core.client import VehicleLicenseOcrClient
 from ..core.engines.base import RecognitionEngine
 from ..core.errors import ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
+from ..core.ratelimit import RateLimiter
 from ..core.retry import RetryPolicy
 from ..core.settings import ConnectionSettings
 
@@ -26,6 +27,7 @@ class VehicleLicenseOcrHook(BaseHook):
     :param retry: how retryable errors (429, 5xx, resets, timeouts) are retried.
     :param refresh_margin_seconds: refresh an IAM token this long before ``expires_at``.
     :param engine: override the connection's ``engine`` extra (``huaweicloud`` or ``local``).
+    :param max_requests_per_second: client-side limit on OCR calls (retries included) across all threads.
     """
 
     conn_name_attr = "vlocr_conn_id"
@@ -41,9 +43,11 @@ class VehicleLicenseOcrHook(BaseHook):
         retry: RetryPolicy | None = None,
         refresh_margin_seconds: float = 600.0,
         engine: str | None = None,
+        max_requests_per_second: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_requests_per_second = max_requests_per_second
         self.vlocr_conn_id = vlocr_conn_id
         self.max_concurrency = max_concurrency
         self.retry = retry
@@ -90,6 +94,7 @@ class VehicleLicenseOcrHook(BaseHook):
                 retry=self.retry,
                 pool_size=self.max_concurrency,
                 refresh_margin_seconds=self.refresh_margin_seconds,
+                rate_limiter=RateLimiter(self.max_requests_per_second) if self.max_requests_per_second else None,
             )
         if name == "local":
             try:

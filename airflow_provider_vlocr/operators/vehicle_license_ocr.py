@@ -1,0 +1,346 @@
+"""``VehicleLicenseOcrOperator``: batch OCR of licence images into JSON-serialisable XCom results."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from typing import IO, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    BaseOperator,
+    ObjectStoragePath,
+)
+
+from ..core.batch import FatalBatchError, ImageTask, Outcome, Progress, run_batch
+from ..core.client import VehicleLicenseOcrClient
+from ..core.download import download_image
+from ..core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ImageValidationError,
+    NotFoundError,
+    NotSubscribedError,
+    PermissionDeniedError,
+)
+from ..core.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images, read_path, wants_download
+from ..core.models import OcrResponse, RecognizeOptions
+from ..core.retry import RetryPolicy
+from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+
+FATAL_ERRORS = (ConfigurationError, AuthenticationError, PermissionDeniedError, NotSubscribedError, NotFoundError)
+ON_ERROR = ("fail", "continue")
+
+
+def _read_storage(uri: str) -> bytes:
+    data: bytes = ObjectStoragePath(uri).read_bytes()
+    return data
+
+
+class VehicleLicenseOcrOperator(BaseOperator):
+    """Recognise a batch of vehicle-licence images and push structured results to XCom.
+
+    :param images: one item or a list (or an XComArg): http(s) URLs, object-storage URIs (``s3://``, ``file://``,
+        … read through ``ObjectStoragePath``), local paths, raw bytes, or dicts ``{"url"|"path", "side", "id"}``.
+    :param vlocr_conn_id: the ``vlocr`` connection.
+    :param side: ``front``, ``back`` or ``double_side`` for items that do not say.
+    :param return_issuing_authority: ask for 发证机关 (default True).
+    :param return_text_location: ask for each field's four corner points.
+    :param recognize_electronic_license: accept electronic licences.
+    :param alarm: ask for occlusion / border-integrity warnings.
+    :param url_mode: ``remote`` (Huawei fetches URLs), ``download`` (we fetch and send base64, for private URLs),
+        ``auto`` (download only loopback, private and intranet hosts).
+    :param download_allowed_hosts: hosts we may download from (``None``: any).
+    :param engine: ``huaweicloud`` or ``local``; default: the connection's ``engine`` extra.
+    :param max_concurrency: images in flight at once.
+    :param max_requests_per_second: client-side limit on OCR calls, retries included.
+    :param retry: retry policy for retryable errors (429, 5xx, resets, timeouts).
+    :param on_error: ``fail`` (any failed image fails the task) or ``continue``.
+    :param max_error_ratio: with ``continue``, fail the task when more than this share of images failed.
+    :param output_path: ObjectStoragePath URI for JSON Lines; XCom then carries only the summary and the path, and
+        a retried task does not send images already recorded as ``ok`` again.
+    :param progress_interval: seconds between progress lines in the task log.
+    """
+
+    template_fields: Sequence[str] = (
+        "images",
+        "vlocr_conn_id",
+        "side",
+        "return_issuing_authority",
+        "return_text_location",
+        "recognize_electronic_license",
+        "alarm",
+        "url_mode",
+        "output_path",
+        "engine",
+        "on_error",
+        "max_error_ratio",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"images": "json"}
+    ui_color = "#e8f1fb"
+
+    def __init__(
+        self,
+        *,
+        images: Any,
+        vlocr_conn_id: str = VehicleLicenseOcrHook.default_conn_name,
+        side: str | None = None,
+        return_issuing_authority: bool = True,
+        return_text_location: bool = False,
+        recognize_electronic_license: bool = False,
+        alarm: bool = False,
+        url_mode: UrlMode = "auto",
+        download_allowed_hosts: list[str] | None = None,
+        engine: str | None = None,
+        max_concurrency: int = 4,
+        max_requests_per_second: float | None = None,
+        retry: RetryPolicy | None = None,
+        on_error: str = "continue",
+        max_error_ratio: float | str = 0.1,
+        output_path: str | None = None,
+        progress_interval: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self.images = images
+        self.vlocr_conn_id = vlocr_conn_id
+        self.side = side
+        self.return_issuing_authority = return_issuing_authority
+        self.return_text_location = return_text_location
+        self.recognize_electronic_license = recognize_electronic_license
+        self.alarm = alarm
+        self.url_mode = url_mode
+        self.download_allowed_hosts = download_allowed_hosts
+        self.engine = engine
+        self.max_concurrency = max_concurrency
+        self.max_requests_per_second = max_requests_per_second
+        self.retry = retry
+        self.on_error = on_error
+        self.max_error_ratio = max_error_ratio
+        self.output_path = output_path
+        self.progress_interval = progress_interval
+        if not any(_is_template(v) for v in (on_error, url_mode, max_error_ratio)):
+            self._validate()
+
+    def _validate(self) -> None:
+        """Check the policy arguments (again after templates are rendered)."""
+        if self.on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}, got {self.on_error!r}")
+        if self.url_mode not in URL_MODES:
+            raise ValueError(f"url_mode must be one of {URL_MODES}, got {self.url_mode!r}")
+        self.max_error_ratio = float(self.max_error_ratio)
+        if not 0 <= self.max_error_ratio <= 1:
+            raise ValueError(f"max_error_ratio must be within [0, 1], got {self.max_error_ratio}")
+
+    # -- building blocks -------------------------------------------------------------------------------
+    def make_hook(self) -> VehicleLicenseOcrHook:
+        return VehicleLicenseOcrHook(
+            self.vlocr_conn_id,
+            max_concurrency=self.max_concurrency,
+            retry=self.retry,
+            engine=self.engine or None,
+            max_requests_per_second=self.max_requests_per_second,
+        )
+
+    def _options(self) -> RecognizeOptions:
+        return RecognizeOptions(
+            side=self.side or None,
+            return_issuing_authority=_flag(self.return_issuing_authority),
+            return_text_location=_flag(self.return_text_location),
+            recognize_electronic_license=_flag(self.recognize_electronic_license),
+            alarm=_flag(self.alarm),
+        )
+
+    def _processor(self, hook: VehicleLicenseOcrHook, options: RecognizeOptions) -> Any:
+        engine = hook.engine
+        remote_capable = isinstance(engine, VehicleLicenseOcrClient)
+
+        def process(task: ImageTask) -> OcrResponse:
+            item_options = options.model_copy(update={"side": task.side}) if task.side else options
+            if task.kind == "url":
+                assert isinstance(task.value, str)
+                if remote_capable and not wants_download(task.value, self.url_mode):
+                    return engine.recognize(url=task.value, options=item_options, image_name=task.source)
+                image = download_image(task.value, allowed_hosts=self.download_allowed_hosts)
+            elif task.kind == "path":
+                assert isinstance(task.value, str)
+                image = read_path(task.value, _read_storage)
+            else:
+                assert isinstance(task.value, bytes)
+                image = task.value
+            return engine.recognize(image=image, options=item_options, image_name=task.source)
+
+        return process
+
+    # -- execution -------------------------------------------------------------------------------------
+    def execute(self, context: Any) -> Any:
+        try:
+            self._validate()
+        except ValueError as error:
+            raise AirflowFailException(str(error)) from None
+        started = time.monotonic()
+        parsed = list(parse_images(self.images, self.side or None))
+        tasks = [t for t in parsed if isinstance(t, ImageTask)]
+        keys = {task.index: key for task, key in occurrence_keys(tasks)}
+        previous = self._previous_ok_records()
+        todo = [task for task in tasks if keys[task.index] not in previous]
+        if len(todo) < len(tasks):
+            self.log.info("Resuming: %d image(s) already recorded as ok are not sent again", len(tasks) - len(todo))
+        progress = Progress(total=len(parsed))
+        hook = self.make_hook()
+        try:
+            process = self._processor(hook, self._options())
+        except FATAL_ERRORS as error:
+            raise AirflowFailException(f"OCR cannot start: {type(error).__name__}: {error}") from None
+        items: list[dict[str, Any]] = []
+        fatal: FatalBatchError | None = None
+        with ExitStack() as stack:
+            stack.callback(hook.close)
+            sink = self._open_output(stack)
+
+            def emit(record: dict[str, Any]) -> None:
+                if sink is not None:
+                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                else:
+                    items.append(record)
+
+            outcomes = run_batch(
+                todo,
+                process,
+                total=len(todo),
+                max_concurrency=self.max_concurrency,
+                is_fatal=lambda e: isinstance(e, FATAL_ERRORS),
+                progress=progress,
+                progress_interval=self.progress_interval,
+                report=lambda p: self.log.info("OCR progress: %s", p.line()),
+            )
+            try:
+                for entry in parsed:  # input order: bad items, resumed records and new outcomes interleaved
+                    if isinstance(entry, ImageValidationError):
+                        progress.add(entry)
+                        placeholder = ImageTask(-1, entry.image, entry.image, "path", "")
+                        emit(_outcome_record(Outcome(placeholder, error=entry), None))
+                    elif keys[entry.index] in previous:
+                        progress.add(skipped=True)
+                        emit(previous[keys[entry.index]])
+                    else:
+                        outcome = next(outcomes)
+                        emit(_outcome_record(outcome, keys[outcome.task.index]))
+                for _ in outcomes:  # runs the generator to its end (final progress line)
+                    pass
+            except FatalBatchError as exc:
+                fatal = exc
+        if fatal is not None:
+            raise AirflowFailException(
+                f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause} (retrying cannot help)"
+            )
+        summary = {
+            "total": progress.total,
+            "ok": progress.done - progress.errors,
+            "error": progress.errors,
+            "resumed": progress.skipped,
+            "error_codes": dict(progress.error_codes),
+            "duration_s": round(time.monotonic() - started, 3),
+            "images_per_second": round(progress.rate, 3),
+            "engine": hook.engine_name,
+            "output_path": self.output_path or None,
+        }
+        self.log.info("OCR summary: %s", json.dumps(summary, ensure_ascii=False))
+        context["ti"].xcom_push(key="summary", value=summary)
+        self._apply_failure_policy(summary, transient=progress.retryable_errors > 0)
+        if self.output_path:
+            return {"summary": summary, "output_path": self.output_path}
+        return items
+
+    def _apply_failure_policy(self, summary: dict[str, Any], *, transient: bool) -> None:
+        """Fail per ``on_error``/``max_error_ratio``: a normal exception when transient errors are among the
+        failures (Airflow's retries may help), ``AirflowFailException`` when they are all permanent."""
+        errors, total = summary["error"], summary["total"]
+        if not errors:
+            return
+        ratio = errors / total if total else 0.0
+        if self.on_error == "continue" and ratio <= float(self.max_error_ratio):
+            self.log.warning(
+                "%d of %d image(s) failed; continuing (max_error_ratio=%s)", errors, total, self.max_error_ratio
+            )
+            return
+        message = (
+            f"{errors} of {total} image(s) failed ({ratio:.0%}; on_error={self.on_error!r}, "
+            f"max_error_ratio={self.max_error_ratio}): {summary['error_codes']}"
+        )
+        if transient:
+            raise AirflowException(message + "; some were transient, so Airflow's retries may help")
+        raise AirflowFailException(message)
+
+    def _open_output(self, stack: ExitStack) -> IO[str] | None:
+        if not self.output_path:
+            return None
+        path = ObjectStoragePath(self.output_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] = stack.enter_context(path.open("w", encoding="utf-8"))
+        return handle
+
+    def _previous_ok_records(self) -> dict[str, dict[str, Any]]:
+        """Records already ``ok`` in ``output_path`` from an earlier try (resume without a second bill)."""
+        if not self.output_path:
+            return {}
+        path = ObjectStoragePath(self.output_path)
+        if not path.exists():
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        with path.open("r", encoding="utf-8") as handle:
+            for line in _lines(handle):
+                record = json.loads(line)
+                if record.get("status") == "ok" and record.get("key"):
+                    found[record["key"]] = record
+        return found
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def _lines(handle: IO[str]) -> Iterator[str]:
+    for line in handle:
+        if line.strip():
+            yield line
+
+
+def _flag(value: Any) -> bool:
+    """Template-rendered booleans arrive as strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+def _outcome_record(outcome: Outcome, key: str | None) -> dict[str, Any]:
+    task = outcome.task
+    if outcome.response is not None:
+        response = outcome.response
+        return {
+            "source": task.source,
+            "id": task.id,
+            "key": key,
+            "side": task.side,
+            "status": "ok",
+            "result": response.result.to_api_dict(),
+            "request_id": response.request_id,
+            "engine": response.engine,
+            "attempts": response.attempts,
+            "elapsed_ms": outcome.elapsed_ms,
+        }
+    return {
+        "source": task.source,
+        "id": task.id,
+        "key": key,
+        "side": task.side,
+        "status": "error",
+        "error": outcome.error_dict(),
+        "request_id": getattr(outcome.error, "request_id", None),
+        "elapsed_ms": outcome.elapsed_ms,
+    }

@@ -1,0 +1,60 @@
+"""A DAG driven by ``dag_run.conf`` so tests can exercise the operator under a real Airflow (dag.test())."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_vlocr.core.retry import RetryPolicy
+from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
+
+with DAG(
+    dag_id="vlocr_test_batch",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"images": [], "on_error": "continue", "max_error_ratio": 1.0, "output_path": None, "side": "front"},
+    tags=["vlocr-test"],
+) as dag:
+    ocr = VehicleLicenseOcrOperator(
+        task_id="ocr",
+        images="{{ params.images }}",
+        side="{{ params.side }}",
+        output_path="{{ params.output_path }}",
+        max_concurrency=4,
+        retry=RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.05, budget_seconds=10),
+        on_error="{{ params.on_error }}",
+        max_error_ratio="{{ params.max_error_ratio }}",
+        progress_interval=0.2,
+    )
+
+    @task
+    def collect(result: Any, ti: Any = None) -> dict[str, Any]:
+        summary = ti.xcom_pull(task_ids="ocr", key="summary")
+        return {"result": result, "summary": summary}
+
+    collect(ocr.output)
+
+with DAG(
+    dag_id="vlocr_test_mapped",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"batches": []},
+    tags=["vlocr-test"],
+) as mapped_dag:
+
+    @task
+    def batches(params: Any = None) -> list[list[str]]:
+        return list(params["batches"])
+
+    mapped = VehicleLicenseOcrOperator.partial(task_id="ocr_mapped", side="front", max_concurrency=2).expand(
+        images=batches()
+    )
+
+    @task
+    def count(results: Any) -> list[int]:
+        return [len(items) for items in results]
+
+    count(mapped.output)

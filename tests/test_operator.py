@@ -1,0 +1,149 @@
+"""VehicleLicenseOcrOperator under a real Airflow (dag.test() on SQLite) against the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from tests.samples import FRONT, front_reading, make_image
+
+RunDag = Callable[..., tuple[str, dict[Any, Any]]]
+
+
+def write_images(
+    tmp_path: Path, emulator: EmulatorHandle, count: int, known: int | None = None, seed: int = 0
+) -> list[str]:
+    """``count`` PNG files; the first ``known`` are taught to the emulator."""
+    paths = []
+    for i in range(count):
+        image = make_image(seed + i)
+        path = tmp_path / f"licence-{seed + i}.png"
+        path.write_bytes(image)
+        if known is None or i < known:
+            emulator.add_answer(image, front_reading())
+        paths.append(str(path))
+    return paths
+
+
+def test_batch_results_in_input_order_with_mixed_inputs(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    tmp_path: Path,
+    image_server: Callable[..., str],
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 6, seed=200)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_bytes(b"GIF89a" + b"\0" * 300)
+    url_image = make_image(299, fmt="JPEG")
+    vlocr_emulator.add_answer(url_image, front_reading())
+    images: list[Any] = [
+        *paths[:3],
+        {"url": image_server("x.jpg", url_image), "id": "from-url"},
+        f"file://{paths[3]}",
+        {"path": paths[4], "side": "front", "id": "custom-id"},
+        paths[5],
+        str(tmp_path / "missing.png"),
+        {"nonsense": 1},
+        str(not_an_image),
+    ]
+    state, xcoms = run_dag("vlocr_test_batch", {"images": images, "max_error_ratio": 1.0})
+    assert state == "success"
+    collected = xcoms[("collect", "return_value", -1)]
+    items = collected["result"]
+    assert len(items) == len(images)
+    assert [i["status"] for i in items] == ["ok"] * 7 + ["error"] * 3
+    assert items[3]["id"] == "from-url" and items[5]["id"] == "custom-id"
+    assert items[0]["source"] == paths[0] and items[4]["source"] == f"file://{paths[3]}"
+    assert all(i["result"]["number"] == FRONT["number"] for i in items[:7])
+    assert items[0]["result"]["issuing_authority"] == FRONT["issuing_authority"]  # on by default
+    assert items[7]["error"]["code"] == "readable" and "missing.png" in items[7]["error"]["message"]
+    assert items[8]["error"]["code"] == "item-shape"
+    assert items[9]["error"]["code"] == "format"
+    assert json.loads(json.dumps(items)) == items
+    summary = collected["summary"]
+    assert summary["total"] == 10 and summary["ok"] == 7 and summary["error"] == 3
+    assert vlocr_emulator.counters()["ocr_billed"] == 7
+
+
+def test_error_ratio_above_limit_fails_the_task(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 4, known=2, seed=300)
+    state, xcoms = run_dag("vlocr_test_batch", {"images": paths, "max_error_ratio": 0.25})
+    assert state == "failed"
+    assert xcoms[("ocr", "summary", -1)]["error_codes"] == {"AIS.0104": 2}
+    state, _ = run_dag("vlocr_test_batch", {"images": paths, "on_error": "fail"})
+    assert state == "failed"
+
+
+def test_bad_credentials_fail_at_once(
+    vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = vlocr_emulator.connection("aksk")
+    conn["extra"]["secret_access_key"] = "not-the-secret-key-0000000000000000000"
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_DEFAULT", json.dumps(conn))
+    paths = write_images(tmp_path, vlocr_emulator, 8, seed=400)
+    state, _ = run_dag("vlocr_test_batch", {"images": paths})
+    assert state == "failed"
+    # One signature failure and the batch stops: a wrong SK is never sent again (5 failures lock the AK).
+    assert vlocr_emulator.counters()["errors_by_code"] == {"APIG.0301": 1}
+
+
+def test_429_storm_and_token_expiry_lose_no_image(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 12, seed=500)
+    vlocr_emulator.configure(
+        faults={"rate_429": 0.4, "rate_500": 0.05}, seed=7, token_lifetime_seconds=1.5, latency_ms=100
+    )
+    state, xcoms = run_dag("vlocr_test_batch", {"images": paths, "max_error_ratio": 0.0})
+    assert state == "success"
+    items = xcoms[("collect", "return_value", -1)]["result"]
+    assert [i["status"] for i in items] == ["ok"] * 12
+    counters = vlocr_emulator.counters()
+    assert counters["faults_injected"]["429"] > 0
+    assert counters["ocr_billed"] == 12  # every image billed exactly once
+    assert all(n == 1 for n in counters["billed_by_image"].values())
+
+
+def test_output_path_jsonl_and_resume_without_second_bill(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 6, known=4, seed=600)
+    output = tmp_path / "out" / "records.jsonl"
+    conf = {"images": paths, "output_path": f"file://{output}", "max_error_ratio": 1.0}
+    state, xcoms = run_dag("vlocr_test_batch", conf)
+    assert state == "success"
+    collected = xcoms[("collect", "return_value", -1)]
+    assert collected["result"]["output_path"] == f"file://{output}"
+    assert "items" not in collected["result"]
+    lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [line["status"] for line in lines] == ["ok"] * 4 + ["error"] * 2
+    assert vlocr_emulator.counters()["ocr_billed"] == 4
+    # Teach the emulator the two unknown images, then run again: only those two are sent.
+    for path in paths[4:]:
+        vlocr_emulator.add_answer(Path(path).read_bytes(), front_reading())
+    state, xcoms = run_dag("vlocr_test_batch", conf)
+    assert state == "success"
+    summary = xcoms[("collect", "return_value", -1)]["summary"]
+    assert summary["resumed"] == 4 and summary["ok"] == 6
+    assert vlocr_emulator.counters()["ocr_billed"] == 6
+    assert all(n == 1 for n in vlocr_emulator.counters()["billed_by_image"].values())
+    lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [line["source"] for line in lines] == paths
+
+
+def test_dynamic_task_mapping(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 5, seed=700)
+    state, xcoms = run_dag("vlocr_test_mapped", {"batches": [paths[:2], paths[2:]]}, file="vlocr_test_batch.py")
+    assert state == "success"
+    assert xcoms[("count", "return_value", -1)] == [2, 3]
+    assert xcoms[("ocr_mapped", "summary", 1)]["ok"] == 3
