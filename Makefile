@@ -7,7 +7,11 @@ BIN    := $(VENV)/bin
 EXTRAS ?= test
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: install test lint demo clean
+.PHONY: install fonts test lint demo clean
+
+# CJK fonts render the synthetic licence photos (tests, demo, benchmarks); Debian's packages, installed when
+# missing and we are root (CI and the project machines are); elsewhere install fonts-noto-cjk yourself.
+FONT_PACKAGES := fonts-noto-cjk fonts-dejavu-core
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +21,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-install: $(STAMP)
+fonts:
+	@if ! fc-list 2>/dev/null | grep -q NotoSansCJK; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing CJK fonts: $(FONT_PACKAGES)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
+		else \
+			echo "warning: no CJK font; install $(FONT_PACKAGES) (generator tests will be skipped)"; \
+		fi; \
+	fi
+
+install: $(STAMP) fonts
 
 lint: install
 	$(BIN)/ruff check .
@@ -27,7 +41,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 demo: install
-	$(BIN)/python -m example_dags.demo
+	$(BIN)/python scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .demo

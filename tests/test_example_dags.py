@@ -1,0 +1,77 @@
+"""The example DAGs run end to end under dag.test() against the emulator, on generated licence photos."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
+
+RunDag = Callable[..., tuple[str, dict[Any, Any]]]
+pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK font installed (make install-fonts)")
+
+
+@pytest.fixture
+def sample_folder(tmp_path: Path, vlocr_emulator: EmulatorHandle) -> tuple[Path, dict[str, dict[str, str]]]:
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    truth = {}
+    for sample in generate(2, seed=11, variants=("clean",)):
+        (folder / sample.name).write_bytes(sample.image)
+        vlocr_emulator.add_answer(sample.image, sample.reading)
+        truth[sample.name] = sample.truth
+    return folder, truth
+
+
+def test_single_licence_plate_and_owner(
+    vlocr_connection: dict[str, Any], run_dag: RunDag, sample_folder: tuple[Path, dict[str, dict[str, str]]]
+) -> None:
+    folder, truth = sample_folder
+    state, xcoms = run_dag(
+        "vlocr_example_single", {"image": str(folder / "v000_front_clean.png")}, file="example_vlocr_single.py"
+    )
+    assert state == "success"
+    expected = truth["v000_front_clean.png"]
+    assert xcoms[("plate_and_owner", "return_value", -1)] == {"plate": expected["number"], "owner": expected["name"]}
+
+
+def test_mapped_batch_loads_sqlite(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    tmp_path: Path,
+    sample_folder: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    folder, truth = sample_folder
+    database = tmp_path / "records.sqlite"
+    conf = {"folder": f"file://{folder}", "database": str(database), "batch_size": 3}
+    state, xcoms = run_dag("vlocr_example_mapped", conf, file="example_vlocr_mapped.py")
+    assert state == "success"
+    assert xcoms[("load_sqlite", "return_value", -1)] == 4
+    with sqlite3.connect(database) as db:
+        rows = dict(db.execute("SELECT source, vin FROM vehicle_licence WHERE side = 'front'").fetchall())
+    assert {Path(k).name: v for k, v in rows.items()} == {
+        name: t["vin"] for name, t in truth.items() if "_front_" in name
+    }
+    assert vlocr_emulator.counters()["ocr_billed"] == 4
+
+
+def test_scheduled_batch_writes_jsonl(
+    vlocr_connection: dict[str, Any], run_dag: RunDag, sample_folder: tuple[Path, dict[str, dict[str, str]]]
+) -> None:
+    folder, truth = sample_folder
+    state, xcoms = run_dag("vlocr_example_scheduled", {"folder": f"file://{folder}"}, file="example_vlocr_scheduled.py")
+    assert state == "success"
+    result = xcoms[("recognize_folder", "return_value", -1)]
+    assert set(result) == {"summary", "output_path"} and result["summary"]["ok"] == 4
+    output = Path(result["output_path"].removeprefix("file://"))
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert {Path(r["source"]).name: r["result"]["number"] for r in records} == {
+        name: t["number"] for name, t in truth.items()
+    }
