@@ -41,7 +41,8 @@ def start_emulator(config: dict[str, Any], workdir: Path) -> tuple[subprocess.Po
     path.write_text(json.dumps(config), encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", "0", "--config", str(path)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     return process, process.stdout.readline().strip()
@@ -131,7 +132,11 @@ def rss_child(base_url: str, count: int, distinct: int, workdir: str) -> None:
     paths = [str(Path(workdir) / f"img-{i % distinct}.png") for i in range(count)]
     output = Path(workdir) / f"out-{count}.jsonl"
     operator = VehicleLicenseOcrOperator(
-        task_id="bench", images=paths, side="front", output_path=f"file://{output}", max_concurrency=8,
+        task_id="bench",
+        images=paths,
+        side="front",
+        output_path=f"file://{output}",
+        max_concurrency=8,
         progress_interval=3600,
     )
 
@@ -142,8 +147,9 @@ def rss_child(base_url: str, count: int, distinct: int, workdir: str) -> None:
     result = operator.execute({"ti": _TaskInstance()})
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = sum(1 for _ in output.open(encoding="utf-8"))
-    print(json.dumps({"count": count, "peak_rss_mib": round(peak_mib, 1), "ok": result["summary"]["ok"],
-                      "lines": lines}))
+    print(
+        json.dumps({"count": count, "peak_rss_mib": round(peak_mib, 1), "ok": result["summary"]["ok"], "lines": lines})
+    )
 
 
 def part2(workdir: Path, sizes: tuple[int, int], distinct: int = 50) -> dict[str, Any]:
@@ -156,7 +162,9 @@ def part2(workdir: Path, sizes: tuple[int, int], distinct: int = 50) -> dict[str
         for count in sizes:
             out = subprocess.run(
                 [sys.executable, __file__, "--rss-child", base_url, str(count), str(distinct), str(workdir)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             results[count] = json.loads(out.stdout.strip().splitlines()[-1])
     finally:

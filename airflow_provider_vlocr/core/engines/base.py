@@ -69,6 +69,8 @@ class ReadingEngine(ABC):
                 image = download_image(url, allowed_hosts=self.allowed_url_hosts)
             check_image(image, name)
             reading = self.read(image, image_name=name, side_hint=options.side)
+            if options.side is None:  # a local engine sees which pages are there
+                options = options.model_copy(update={"side": detected_side(reading)})
             result = shape_result(reading, options)
         except ApiError as error:
             raise error.with_image(name) from None
@@ -81,6 +83,13 @@ class ReadingEngine(ABC):
 
     def close(self) -> None:
         return None
+
+
+def detected_side(reading: LicenseReading) -> str:
+    """``front``, ``back`` or ``double_side`` from the pages a reading holds."""
+    if reading.front is not None and reading.back is not None:
+        return "double_side"
+    return "back" if reading.back is not None else "front"
 
 
 def image_digest(image: bytes) -> str:

@@ -1,0 +1,121 @@
+"""The offline engine: RapidOCR (PP-OCR models shipped inside its wheel, onnxruntime) + the layout parser.
+
+Needs the ``[local]`` extra. Imports are lazy; the model is loaded once per process (:meth:`LocalEngine.shared`)
+and inference is serialised by a lock, so the operator's worker threads share it safely.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from .base import ReadingEngine
+from .layout import Point, label_count, parse_boxes
+from .reading import LicenseReading, unsupported
+
+log = logging.getLogger(__name__)
+RawBox = tuple[Sequence[Point], str, float]
+# Fields read below which other orientations of the picture are tried (an upright page gives 9-12).
+MIN_FIELDS_UPRIGHT = 7
+
+
+class LocalEngine(ReadingEngine):
+    """Reads licences on this machine; no network, no cloud account."""
+
+    name = "local"
+    _shared: ClassVar[LocalEngine | None] = None
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        allowed_url_hosts: Iterable[str] | None = None,
+        threads: int | None = None,
+        box_thresh: float = 0.3,
+    ) -> None:
+        super().__init__(allowed_url_hosts=allowed_url_hosts)
+        self.threads = threads
+        self.box_thresh = box_thresh
+        self._ocr: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self.loads = 0
+
+    @staticmethod
+    def available() -> bool:
+        """Whether the ``[local]`` extra (rapidocr + onnxruntime) is installed."""
+        return all(importlib.util.find_spec(name) is not None for name in ("rapidocr", "onnxruntime"))
+
+    @classmethod
+    def shared(cls) -> LocalEngine:
+        """The process-wide engine (the model is loaded once per worker process)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def _engine(self) -> Any:
+        with self._load_lock:
+            if self._ocr is None:
+                from rapidocr import RapidOCR  # lazy: heavy import
+
+                params: dict[str, Any] = {"Global.log_level": "warning", "Det.box_thresh": self.box_thresh}
+                if self.threads:
+                    params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+                self._ocr = RapidOCR(params=params)
+                self.loads += 1
+                log.info("offline OCR model loaded (rapidocr)")
+            return self._ocr
+
+    def detect(self, image: Any) -> list[RawBox]:
+        """Raw OCR boxes (quad, text, score) for a PIL image."""
+        import numpy as np
+
+        engine = self._engine()
+        array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RGB -> BGR for OpenCV-based pre-processing
+        with self._run_lock:
+            result = engine(array)
+        if result.boxes is None:
+            return []
+        return [
+            ([(float(x), float(y)) for x, y in box], str(text), float(score))
+            for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
+        ]
+
+    def read(self, image: bytes, *, image_name: str, side_hint: str | None) -> LicenseReading:
+        from PIL import Image, ImageOps
+
+        with Image.open(io.BytesIO(image)) as opened:
+            picture = ImageOps.exif_transpose(opened).convert("RGB")
+        best: LicenseReading | None = None
+        for turn in (0, 90, 270, 180):
+            rotated = picture.rotate(turn, expand=True) if turn else picture
+            boxes = [(_unrotate(quad, turn, picture.size), text, score) for quad, text, score in self.detect(rotated)]
+            reading = parse_boxes(boxes)
+            if best is None or label_count(reading) > label_count(best):
+                best = reading
+            if label_count(best) >= MIN_FIELDS_UPRIGHT:
+                break
+        if best is None or label_count(best) == 0:
+            raise unsupported(f"no vehicle-licence fields found in {image_name}")
+        return best
+
+
+def _unrotate(quad: Sequence[Point], turn: int, size: tuple[int, int]) -> list[Point]:
+    """Map points of the picture rotated counter-clockwise by ``turn`` degrees back to the original."""
+    w, h = size
+    out: list[Point] = []
+    for x, y in quad:
+        if turn == 90:  # original (ox, oy) -> rotated (oy, w - ox)
+            out.append((w - y, x))
+        elif turn == 270:  # original (ox, oy) -> rotated (h - oy, ox)
+            out.append((y, h - x))
+        elif turn == 180:
+            out.append((w - x, h - y))
+        else:
+            out.append((x, y))
+    return out

@@ -1,0 +1,177 @@
+"""The layout parser on hand-made OCR boxes (no OCR engine involved)."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_vlocr.core.engines.layout import (
+    clean_date,
+    clean_dimension,
+    clean_inspection,
+    clean_mass,
+    clean_passengers,
+    clean_plate,
+    clean_vin,
+    complete_seal,
+    parse_boxes,
+)
+
+
+def box(
+    x: float, y: float, text: str, w: float | None = None, h: float = 30
+) -> tuple[list[tuple[float, float]], str, float]:
+    width = w if w is not None else 30 * len(text)
+    return [(x, y), (x + width, y), (x + width, y + h), (x, y + h)], text, 0.99
+
+
+FRONT = [
+    box(300, 20, "中华人民共和国机动车行驶证"),
+    box(40, 100, "号牌号码", 120),
+    box(200, 98, "京A12345", 200),
+    box(560, 100, "车辆类型", 120),
+    box(700, 100, "小型轿車", 140),
+    box(40, 130, "Plate No.", 100, 18),
+    box(40, 200, "所有人", 100),
+    box(200, 200, "张三", 60),
+    box(40, 300, "住址", 60),
+    box(200, 300, "北京市东城区人民路1号", 330),
+    box(40, 400, "使用性质", 120),
+    box(200, 400, "非营运", 90),
+    box(400, 400, "品牌型号", 120),
+    box(560, 400, "别克牌SGM7247ATA", 300),
+    box(40, 480, "北京市公安局", 180),
+    box(40, 530, "公安交通管理", 180),
+    box(40, 580, "局车辆管理所", 180),
+    box(300, 480, "车辆识别代号", 170),
+    box(500, 480, "LFGGF53W0WH228343", 380),
+    box(300, 530, "发动机号码", 150),
+    box(500, 530, "47CB521VL", 200),
+    box(300, 580, "注册日期", 120),
+    box(440, 580, "2013-06-17", 160),
+    box(640, 580, "发证日期", 120),
+    box(780, 580, "2013.06.18", 160),
+]
+BACK = [
+    box(40, 40, "号牌号码", 120),
+    box(200, 40, "京A12345", 200),
+    box(500, 40, "档案编号", 120),
+    box(640, 40, "110000123456", 240),
+    box(40, 100, "核定载人数5人", 200),
+    box(500, 100, "总质量", 90),
+    box(640, 100, "2170kg", 150),
+    box(40, 160, "整备质量", 120),
+    box(200, 160, "1750kg", 150),
+    box(500, 160, "核定载质量", 150),
+    box(40, 220, "外廓尺寸", 120),
+    box(200, 220, "5000x1858×1493mm", 300),
+    box(500, 220, "准牵引总质量", 180),
+    box(40, 280, "备", 30),
+    box(100, 280, "注", 30),
+    box(40, 360, "检验记录", 120),
+    box(200, 360, "检验有效期至2015年6月京A(16)", 420),
+    box(300, 440, "*8644658019963*", 300),
+]
+
+
+def test_front_page() -> None:
+    reading = parse_boxes(FRONT)
+    assert reading.back is None and reading.front is not None
+    fields = reading.front.fields
+    assert fields == {
+        "number": "京A12345",
+        "vehicle_type": "小型轿车",
+        "name": "张三",
+        "address": "北京市东城区人民路1号",
+        "use_character": "非营运",
+        "model": "别克牌SGM7247ATA",
+        "vin": "LFGGF53W0WH228343",
+        "engine_no": "47CB521VL",
+        "register_date": "2013-06-17",
+        "issue_date": "2013-06-18",
+        "issuing_authority": "北京市公安局公安交通管理局车辆管理所",
+    }
+    assert reading.front.text_location["vin"] == [[500, 480], [880, 480], [880, 510], [500, 510]]
+
+
+def test_back_page_with_label_and_value_in_one_box() -> None:
+    reading = parse_boxes(BACK)
+    assert reading.front is None and reading.back is not None
+    assert reading.back.fields == {
+        "number": "京A12345",
+        "file_no": "110000123456",
+        "approved_passengers": "5人",
+        "gross_mass": "2170kg",
+        "unladen_mass": "1750kg",
+        "approved_load": "--",
+        "dimension": "5000×1858×1493mm",
+        "traction_mass": "--",
+        "remarks": "",
+        "inspection_record": "检验有效期至2015年06月京A(16)",
+        "code_number": "8644658019963",
+    }
+
+
+def test_two_pages_side_by_side_are_split() -> None:
+    shifted = [([(x + 1000, y) for x, y in quad], text, score) for quad, text, score in BACK]
+    reading = parse_boxes(FRONT + shifted)
+    assert reading.front is not None and reading.back is not None
+    assert reading.front.fields["issue_date"] == "2013-06-18"
+    assert reading.back.fields["file_no"] == "110000123456"
+
+
+def test_rotated_boxes_are_deskewed() -> None:
+    import math
+
+    angle = math.radians(25)
+
+    def turn(p: tuple[float, float]) -> tuple[float, float]:
+        return p[0] * math.cos(angle) - p[1] * math.sin(angle), p[0] * math.sin(angle) + p[1] * math.cos(angle)
+
+    rotated = [([turn(p) for p in quad], text, score) for quad, text, score in FRONT]
+    reading = parse_boxes(rotated)
+    assert reading.front is not None and reading.front.fields["vin"] == "LFGGF53W0WH228343"
+    assert reading.front.fields["name"] == "张三"
+
+
+@pytest.mark.parametrize(
+    ("fn", "raw", "clean"),
+    [
+        (clean_plate, "鄂E·3887k", "鄂E3887K"),
+        (clean_plate, "粤BD1234O", "粤BD12340"),
+        (clean_plate, "none", ""),
+        (clean_vin, "LFGGF53WOWH228343", "LFGGF53W0WH228343"),
+        (clean_vin, "lfg gf53w0wh 228343", "LFGGF53W0WH228343"),
+        (clean_date, "2013年06月17日", "2013-06-17"),
+        (clean_date, "2O13-O6-17", "2013-06-17"),
+        (clean_date, "13-6", ""),
+        (clean_mass, "2170 KG", "2170kg"),
+        (clean_mass, "", "--"),
+        (clean_mass, "—", "--"),
+        (clean_passengers, "5 人", "5人"),
+        (clean_passengers, "1I人", "11人"),
+        (clean_dimension, "5000*1858*1493", "5000×1858×1493mm"),
+        (clean_dimension, "4765x1795", ""),
+        (clean_inspection, "检验有效期至2015 年06 月粤B(16)", "检验有效期至2015年06月粤B(16)"),
+    ],
+)
+def test_cleaners(fn: object, raw: str, clean: str) -> None:
+    assert fn(raw) == clean  # type: ignore[operator]
+
+
+def test_seal_completion_only_when_unambiguous() -> None:
+    assert complete_seal("东省深圳市公安局交通警察支队", "鄂E3887K检验有效期至2015年06月粤B(16)").startswith("广东省")
+    assert complete_seal("东省深圳市公安局交通警察支队", "鄂E3887K") == "东省深圳市公安局交通警察支队"
+    assert complete_seal("苏省南京市公安局交通警察支队", "") == "江苏省南京市公安局交通警察支队"
+    assert complete_seal("广东省深圳市公安局交通警察支队", "") == "广东省深圳市公安局交通警察支队"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("JIIAC18D6", "川AC18D6"), ("IIIA12345", "川A12345"), ("京A12345", "京A12345")],
+)
+def test_plate_repairs(raw: str, clean: str) -> None:
+    assert clean_plate(raw) == clean
+
+
+def test_inspection_record_drops_the_stamp_border() -> None:
+    assert clean_inspection("检验有效期至2023年03月京A(16)}") == "检验有效期至2023年03月京A(16)"

@@ -1,0 +1,133 @@
+"""The offline engine (RapidOCR + layout parser) on generated licences and Huawei's real demo photo."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from airflow_provider_vlocr.core.engines.local import LocalEngine
+from airflow_provider_vlocr.core.errors import InvalidRequestError
+from airflow_provider_vlocr.core.models import RecognizeOptions
+from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from airflow_provider_vlocr.testing.licence_generator import Sample, fonts_available, generate
+from tests.samples import make_image
+
+pytestmark = [
+    pytest.mark.skipif(not LocalEngine.available(), reason="the [local] extra is not installed"),
+    pytest.mark.skipif(not fonts_available(), reason="no CJK font to render licences"),
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine.shared()
+
+
+@pytest.fixture(scope="module")
+def samples() -> dict[str, Sample]:
+    return {s.name: s for s in generate(1, seed=3, variants=("clean", "photo"))}
+
+
+def exact(result: dict[str, Any], truth: dict[str, str]) -> int:
+    return sum((result.get(k) or "") == v for k, v in truth.items())
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_front_and_back_pages_with_automatic_side(engine: LocalEngine, samples: dict[str, Sample]) -> None:
+    for name in ("v000_front_clean.png", "v000_back_photo.jpg"):
+        sample = samples[name]
+        response = engine.recognize(image=sample.image, options=RecognizeOptions(return_issuing_authority=True))
+        result = response.result.model_dump()
+        assert response.engine == "local"
+        assert exact(result, sample.truth) >= len(sample.truth) - 1, (name, result)
+        assert result["number"] == sample.truth["number"]
+        key = "vin" if sample.side == "front" else "file_no"
+        assert result[key] == sample.truth[key]
+
+
+def test_both_pages_in_one_photo_and_text_location(engine: LocalEngine, samples: dict[str, Sample]) -> None:
+    front = Image.open(io.BytesIO(samples["v000_front_clean.png"].image))
+    back = Image.open(io.BytesIO(samples["v000_back_clean.png"].image))
+    sheet = Image.new("RGB", (front.width + back.width + 120, max(front.height, back.height) + 80), (35, 30, 28))
+    sheet.paste(front, (40, 40))
+    sheet.paste(back, (front.width + 80, 40))
+    sheet = sheet.resize((sheet.width // 2, sheet.height // 2))
+    response = engine.recognize(image=png(sheet), options=RecognizeOptions(return_text_location=True))
+    result = response.result
+    assert result.front is not None and result.back is not None
+    assert result.front.vin == samples["v000_front_clean.png"].truth["vin"]
+    assert result.back.file_no == samples["v000_back_clean.png"].truth["file_no"]
+    location = result.front.text_location or {}
+    assert len(location["vin"]) == 4 and all(len(p) == 2 for p in location["vin"])
+    assert location["vin"][0][0] < sheet.width / 2  # the front card is on the left half
+
+
+def test_rotated_quarter_turn(engine: LocalEngine, samples: dict[str, Sample]) -> None:
+    sample = samples["v000_front_clean.png"]
+    turned = Image.open(io.BytesIO(sample.image)).rotate(90, expand=True)
+    result = engine.recognize(image=png(turned), options=RecognizeOptions(side="front")).result
+    assert result.vin == sample.truth["vin"] and result.number == sample.truth["number"]
+
+
+def test_unreadable_picture_is_ais_0104(engine: LocalEngine) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        engine.recognize(image=make_image(1), image_name="blocks.png")
+    assert info.value.error_code == "AIS.0104" and "blocks.png" in str(info.value)
+
+
+def test_real_demo_photo(engine: LocalEngine, real_samples_dir: Path) -> None:
+    truth = json.loads((real_samples_dir / "ground_truth.json").read_text(encoding="utf-8"))
+    name = "huaweicloud_vehicle-license-demo.png"
+    result = engine.recognize(
+        image=(real_samples_dir / name).read_bytes(),
+        options=RecognizeOptions(side="double_side", return_issuing_authority=True),
+    ).result.model_dump()
+    hits = exact(result["front"], truth[name]["front"]) + exact(result["back"], truth[name]["back"])
+    assert hits >= 20, result
+
+
+def test_model_loaded_once_and_shared_by_threads(samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_LOCAL", json.dumps({"conn_type": "vlocr", "extra": {"engine": "local"}}))
+    hooks = [VehicleLicenseOcrHook("vlocr_local") for _ in range(2)]
+    assert hooks[0].engine is hooks[1].engine is LocalEngine.shared()
+    sample = samples["v000_back_clean.png"]
+    numbers: list[str | None] = []
+
+    def work(hook: VehicleLicenseOcrHook) -> None:
+        numbers.append(hook.recognize(image=sample.image, side="back").result.number)
+
+    threads = [threading.Thread(target=work, args=(hooks[i % 2],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert numbers == [sample.truth["number"]] * 4
+    assert LocalEngine.shared().loads == 1
+    ok, message = hooks[0].test_connection()
+    assert ok and "local" in message
+
+
+def test_emulator_recognises_with_the_offline_engine(samples: dict[str, Sample]) -> None:
+    from airflow_provider_vlocr.core.client import VehicleLicenseOcrClient
+    from airflow_provider_vlocr.core.settings import ConnectionSettings
+    from airflow_provider_vlocr.emulator import EmulatorConfig, EmulatorServer
+
+    with EmulatorServer(EmulatorConfig(engine="local")) as server:
+        assert server.app.engine.name == "local"
+        conn = server.connection("aksk")
+        client = VehicleLicenseOcrClient(ConnectionSettings.from_parts(login=None, password=None, extras=conn["extra"]))
+        sample = samples["v000_front_photo.jpg"]
+        result = client.recognize(image=sample.image, options=RecognizeOptions(side="front")).result
+        assert result.vin == sample.truth["vin"]
+        assert result.issuing_authority is None  # only when asked, as the API does
