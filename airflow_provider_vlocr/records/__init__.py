@@ -1,0 +1,12 @@
+"""Validated vehicle records: normalised values, validation findings, front/back merge, PII redaction.
+
+No Airflow import here: ``to_record`` works on any result of either engine (model or plain dict).
+"""
+
+from __future__ import annotations
+
+from .build import merge_pages, to_record
+from .model import Finding, VehicleRecord
+from .pii import PII_FIELDS, redact
+
+__all__ = ["PII_FIELDS", "Finding", "VehicleRecord", "merge_pages", "redact", "to_record"]

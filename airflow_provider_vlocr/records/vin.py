@@ -1,0 +1,75 @@
+"""VIN rules of GB 16735 / ISO 3779: alphabet, check digit, model year, and check-digit-gated OCR repair."""
+
+from __future__ import annotations
+
+import re
+
+VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{8}[X0-9][A-HJ-NPR-Z0-9]{8}$")
+TRANSLITERATION = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+               strict=True)),
+}  # fmt: skip
+WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
+# Letters never used in a VIN, read back as the digits they resemble.
+FORBIDDEN = {"I": "1", "O": "0", "Q": "0"}
+# Common OCR confusions, tried one substitution at a time (both directions).
+CONFUSIONS = [("0", "D"), ("8", "B"), ("5", "S"), ("2", "Z"), ("6", "G"), ("1", "7")]
+
+
+def check_digit(vin: str) -> str | None:
+    """The expected 9th character, or ``None`` when a character has no transliteration."""
+    try:
+        total = sum(TRANSLITERATION[ch] * w for ch, w in zip(vin, WEIGHTS, strict=True))
+    except (KeyError, ValueError):
+        return None
+    rest = total % 11
+    return "X" if rest == 10 else str(rest)
+
+
+def check_digit_ok(vin: str) -> bool:
+    return len(vin) == 17 and check_digit(vin) == vin[8]
+
+
+def model_years(vin: str) -> list[int]:
+    """The years the 10th character can mean (30-year cycle from 1980)."""
+    if len(vin) != 17 or vin[9] not in YEAR_CODES:
+        return []
+    index = YEAR_CODES.index(vin[9])
+    return [1980 + index + 30 * cycle for cycle in range(3)]
+
+
+def model_year(vin: str, register_year: int | None) -> int | None:
+    """The model year closest to (and not later than) ``register_year + 1``."""
+    years = model_years(vin)
+    if not years:
+        return None
+    if register_year is None:
+        return max((y for y in years if y <= 2040), default=None)
+    eligible = [y for y in years if y <= register_year + 1]
+    return max(eligible) if eligible else min(years)
+
+
+def repair(vin: str) -> tuple[str | None, list[str]]:
+    """A repaired VIN when exactly one candidate passes the check digit; else ``None``.
+
+    Returns ``(repaired or None, candidates tried that pass)``. First I/O/Q -> 1/0/0; then, if still failing,
+    single substitutions among the common OCR confusions.
+    """
+    if len(vin) != 17:
+        return None, []
+    base = "".join(FORBIDDEN.get(ch, ch) for ch in vin)
+    if VIN_RE.match(base) and check_digit_ok(base):
+        return (base if base != vin else None), [base]
+    passing: set[str] = set()
+    for i, ch in enumerate(base):
+        for a, b in CONFUSIONS:
+            for src, dst in ((a, b), (b, a)):
+                if ch == src:
+                    candidate = base[:i] + dst + base[i + 1 :]
+                    if VIN_RE.match(candidate) and check_digit_ok(candidate):
+                        passing.add(candidate)
+    if len(passing) == 1:
+        return next(iter(passing)), sorted(passing)
+    return None, sorted(passing)
