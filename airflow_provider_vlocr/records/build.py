@@ -319,15 +319,14 @@ class _Rules:
                     "warning",
                     f"new-energy plate {plate} on a vehicle whose energy type is {energy}",
                 )
-            if not check.new_energy and energy.startswith("纯电动"):
+            elif not check.new_energy and energy.startswith("纯电动"):
                 self.add(
                     "number",
                     "plate.energy_mismatch",
                     "warning",
                     f"ordinary plate {plate} on a battery-electric vehicle",
                 )
-            battery = battery_electric(check, plate)
-            if battery is True and energy and "纯电动" not in energy and "电" not in energy:
+            elif battery_electric(check, plate) is True and "电" not in energy:
                 self.add(
                     "number",
                     "plate.energy_mismatch",
