@@ -147,3 +147,36 @@ def test_dynamic_task_mapping(
     assert state == "success"
     assert xcoms[("count", "return_value", -1)] == [2, 3]
     assert xcoms[("ocr_mapped", "summary", 1)]["ok"] == 3
+
+
+def test_records_merged_pages_and_pii_redaction(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.samples import BACK, back_reading
+
+    front, back = make_image(800), make_image(801)
+    vlocr_emulator.add_answer(front, front_reading())
+    vlocr_emulator.add_answer(back, back_reading())
+    (tmp_path / "f.png").write_bytes(front)
+    (tmp_path / "b.png").write_bytes(back)
+    images = [{"path": str(tmp_path / "f.png"), "side": "front"}, {"path": str(tmp_path / "b.png"), "side": "back"}]
+    state, xcoms = run_dag("vlocr_test_records", {"images": images, "redact_pii": "mask"}, file="vlocr_test_batch.py")
+    assert state == "success"
+    items = xcoms[("ocr_records", "return_value", -1)]
+    assert items[0]["record"]["plate"] == FRONT["number"] and items[0]["result"]["name"] == "穆**"
+    assert items[1]["record"]["gross_mass_kg"] == 2170
+    (vehicle,) = xcoms[("ocr_records", "vehicles", -1)]
+    record = vehicle["record"]
+    assert vehicle["sources"] == {"front": images[0]["path"], "back": images[1]["path"]}
+    assert record["pages"] == ["front", "back"] and record["file_no"] == BACK["file_no"]
+    assert record["owner_name"] == "穆**" and record["raw"]["name"] == "穆**"
+    assert record["valid"] is True and [f["code"] for f in record["findings"]] == ["vin.model_year"]
+    assert xcoms[("ocr_records", "summary", -1)]["vehicles"] == 1
+    captured = capsys.readouterr()
+    for secret in (FRONT["name"], FRONT["address"]):
+        assert secret not in captured.out + captured.err  # never in task logs
+        assert secret not in json.dumps(list(xcoms.values()), ensure_ascii=False)

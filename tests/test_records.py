@@ -252,3 +252,28 @@ def test_pii_redaction() -> None:
     assert redact(FRONT, "none") is FRONT
     with pytest.raises(ValueError, match="redact_pii"):
         redact(FRONT, "shred")
+
+
+def test_pairing_by_plate_and_by_adjacency() -> None:
+    from airflow_provider_vlocr.records import pair_pages
+
+    other_front = dict(FRONT, number="京A12345")
+    misread_back = dict(BACK, number="鄂E3887X")
+    vehicles = pair_pages(
+        [
+            ("b1.png", "back", BACK),
+            ("f2.png", "front", other_front),
+            ("f1.png", "front", FRONT),  # pairs with b1 by plate
+            ("b3.png", None, misread_back),  # follows a vehicle that already has both pages: alone
+        ]
+    )
+    assert [v.sources for v in vehicles] == [
+        {"back": "b1.png", "front": "f1.png"},
+        {"front": "f2.png"},
+        {"back": "b3.png"},
+    ]
+    # A lone front directly followed by a lone back pairs even when the plates were read differently.
+    vehicles = pair_pages([("f.png", "front", FRONT), ("b.png", "back", misread_back)])
+    assert len(vehicles) == 1 and vehicles[0].sources == {"front": "f.png", "back": "b.png"}
+    record = to_record(vehicles[0].combined())
+    assert "plate.pages_disagree" in {f.code for f in record.findings}

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from datetime import date, datetime
 from typing import IO, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import (
@@ -30,6 +31,8 @@ from ..core.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images, rea
 from ..core.models import OcrResponse, RecognizeOptions
 from ..core.retry import RetryPolicy
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from ..records import pair_pages, redact, to_record
+from ..records.pii import MODES as PII_MODES
 
 FATAL_ERRORS = (ConfigurationError, AuthenticationError, PermissionDeniedError, NotSubscribedError, NotFoundError)
 ON_ERROR = ("fail", "continue")
@@ -63,6 +66,12 @@ class VehicleLicenseOcrOperator(BaseOperator):
     :param output_path: ObjectStoragePath URI for JSON Lines; XCom then carries only the summary and the path, and
         a retried task does not send images already recorded as ``ok`` again.
     :param progress_interval: seconds between progress lines in the task log.
+    :param records: add a validated ``record`` (typed values and findings) to every ok item.
+    :param merge_pages: pair the front and back pages of the same vehicle in the batch (by plate, or a front
+        directly followed by a back) and push one merged record per vehicle (XCom key ``vehicles``; with
+        ``output_path``, a ``*.vehicles.jsonl`` file beside it). Implies ``records``.
+    :param redact_pii: ``none``, ``mask`` or ``hash`` owner name and address in XCom and output files.
+    :param pii_salt: salt for ``hash`` (use the same one across runs to join pseudonyms).
     """
 
     template_fields: Sequence[str] = (
@@ -78,6 +87,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         "engine",
         "on_error",
         "max_error_ratio",
+        "redact_pii",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"images": "json"}
     ui_color = "#e8f1fb"
@@ -102,6 +112,10 @@ class VehicleLicenseOcrOperator(BaseOperator):
         max_error_ratio: float | str = 0.1,
         output_path: str | None = None,
         progress_interval: float = 5.0,
+        records: bool = False,
+        merge_pages: bool = False,
+        redact_pii: str = "none",
+        pii_salt: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -124,7 +138,11 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.max_error_ratio = max_error_ratio
         self.output_path = output_path
         self.progress_interval = progress_interval
-        if not any(_is_template(v) for v in (on_error, url_mode, max_error_ratio)):
+        self.records = records or merge_pages
+        self.merge_pages = merge_pages
+        self.redact_pii = redact_pii
+        self.pii_salt = pii_salt
+        if not any(_is_template(v) for v in (on_error, url_mode, max_error_ratio, redact_pii)):
             self._validate()
 
     def _validate(self) -> None:
@@ -133,6 +151,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {self.on_error!r}")
         if self.url_mode not in URL_MODES:
             raise ValueError(f"url_mode must be one of {URL_MODES}, got {self.url_mode!r}")
+        if self.redact_pii not in PII_MODES:
+            raise ValueError(f"redact_pii must be one of {PII_MODES}, got {self.redact_pii!r}")
         self.max_error_ratio = float(self.max_error_ratio)
         if not 0 <= self.max_error_ratio <= 1:
             raise ValueError(f"max_error_ratio must be within [0, 1], got {self.max_error_ratio}")
@@ -198,16 +218,24 @@ class VehicleLicenseOcrOperator(BaseOperator):
         except FATAL_ERRORS as error:
             raise AirflowFailException(f"OCR cannot start: {type(error).__name__}: {error}") from None
         items: list[dict[str, Any]] = []
+        pages: list[tuple[str, str | None, dict[str, Any]]] = []
+        as_of = _as_of(context)
         fatal: FatalBatchError | None = None
         with ExitStack() as stack:
             stack.callback(hook.close)
             sink = self._open_output(stack)
 
-            def emit(record: dict[str, Any]) -> None:
+            def emit(item: dict[str, Any]) -> None:
+                if item.get("status") == "ok" and "result" in item:
+                    if self.merge_pages:
+                        pages.append((item["source"], item.get("side"), item["result"]))
+                    if self.records and "record" not in item:
+                        item["record"] = to_record(item["result"], as_of=as_of).model_dump(mode="json")
+                item = redact(item, self.redact_pii, salt=self.pii_salt)
                 if sink is not None:
-                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    sink.write(json.dumps(item, ensure_ascii=False) + "\n")
                 else:
-                    items.append(record)
+                    items.append(item)
 
             outcomes = run_batch(
                 todo,
@@ -239,6 +267,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
             raise AirflowFailException(
                 f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause} (retrying cannot help)"
             )
+        vehicles = self._vehicles(pages, as_of) if self.merge_pages else None
         summary = {
             "total": progress.total,
             "ok": progress.done - progress.errors,
@@ -250,6 +279,13 @@ class VehicleLicenseOcrOperator(BaseOperator):
             "engine": hook.engine_name,
             "output_path": self.output_path or None,
         }
+        if vehicles is not None:
+            summary["vehicles"] = len(vehicles)
+            summary["vehicles_invalid"] = sum(1 for v in vehicles if not v["record"]["valid"])
+            if self.output_path:
+                summary["vehicles_path"] = self._write_vehicles(vehicles)
+            else:
+                context["ti"].xcom_push(key="vehicles", value=vehicles)
         self.log.info("OCR summary: %s", json.dumps(summary, ensure_ascii=False))
         context["ti"].xcom_push(key="summary", value=summary)
         self._apply_failure_policy(summary, transient=progress.retryable_errors > 0)
@@ -277,6 +313,24 @@ class VehicleLicenseOcrOperator(BaseOperator):
             raise AirflowException(message + "; some were transient, so Airflow's retries may help")
         raise AirflowFailException(message)
 
+    def _vehicles(self, pages: list[tuple[str, str | None, dict[str, Any]]], as_of: date) -> list[dict[str, Any]]:
+        """One merged, validated (and redacted) record per vehicle of the batch."""
+        out = []
+        for vehicle in pair_pages(pages):
+            record = to_record(vehicle.combined(), as_of=as_of).model_dump(mode="json")
+            entry = {"plate": vehicle.plate, "sources": vehicle.sources, "record": record}
+            out.append(redact(entry, self.redact_pii, salt=self.pii_salt))
+        return out
+
+    def _write_vehicles(self, vehicles: list[dict[str, Any]]) -> str:
+        assert self.output_path
+        base = self.output_path[: -len(".jsonl")] if self.output_path.endswith(".jsonl") else self.output_path
+        target = f"{base}.vehicles.jsonl"
+        with ObjectStoragePath(target).open("w", encoding="utf-8") as handle:
+            for vehicle in vehicles:
+                handle.write(json.dumps(vehicle, ensure_ascii=False) + "\n")
+        return target
+
     def _open_output(self, stack: ExitStack) -> IO[str] | None:
         if not self.output_path:
             return None
@@ -299,6 +353,15 @@ class VehicleLicenseOcrOperator(BaseOperator):
                 if record.get("status") == "ok" and record.get("key"):
                     found[record["key"]] = record
         return found
+
+
+def _as_of(context: Any) -> date:
+    """The DAG run's logical date (for ``inspection_expired``), else today."""
+    for key in ("logical_date", "data_interval_end"):
+        value = context.get(key) if hasattr(context, "get") else None
+        if isinstance(value, datetime):
+            return value.date()
+    return date.today()
 
 
 def _is_template(value: Any) -> bool:

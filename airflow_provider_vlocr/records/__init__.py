@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .build import merge_pages, to_record
 from .model import Finding, VehicleRecord
+from .pairing import Vehicle, pair_pages
 from .pii import PII_FIELDS, redact
 
-__all__ = ["PII_FIELDS", "Finding", "VehicleRecord", "merge_pages", "redact", "to_record"]
+__all__ = ["PII_FIELDS", "Finding", "Vehicle", "VehicleRecord", "merge_pages", "pair_pages", "redact", "to_record"]

@@ -58,3 +58,19 @@ with DAG(
         return [len(items) for items in results]
 
     count(mapped.output)
+
+with DAG(
+    dag_id="vlocr_test_records",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"images": [], "redact_pii": "none"},
+    tags=["vlocr-test"],
+) as records_dag:
+    VehicleLicenseOcrOperator(
+        task_id="ocr_records",
+        images="{{ params.images }}",
+        merge_pages=True,
+        redact_pii="{{ params.redact_pii }}",
+        max_error_ratio=1.0,
+    )
