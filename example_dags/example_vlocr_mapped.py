@@ -14,7 +14,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 COLUMNS = (
     "source", "side", "number", "vehicle_type", "name", "use_character", "model", "vin", "engine_no",
     "register_date", "issue_date", "issuing_authority", "file_no", "approved_passengers", "gross_mass",
-    "unladen_mass", "dimension", "inspection_record", "code_number", "request_id",
+    "unladen_mass", "dimension", "inspection_record", "code_number", "request_id", "valid", "findings",
 )  # fmt: skip
 
 with DAG(
@@ -43,6 +43,7 @@ with DAG(
         max_concurrency=4,
         max_requests_per_second=10,
         on_error="continue",
+        records=True,
     ).expand(images=list_batches())
     # [END howto_operator_vlocr_mapped]
 
@@ -53,11 +54,14 @@ with DAG(
             for item in items:
                 if item["status"] != "ok":
                     continue
+                record = item["record"]
                 values = {
                     **item["result"],
                     "source": item["source"],
                     "side": item["side"],
                     "request_id": item["request_id"],
+                    "valid": record["valid"],
+                    "findings": ",".join(f["code"] for f in record["findings"]),
                 }
                 rows.append(tuple(values.get(c) for c in COLUMNS))
         with sqlite3.connect(params["database"]) as db:

@@ -21,7 +21,7 @@ from airflow_provider_vlocr.testing.licence_generator import generate
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / ".demo"
-SHOWN = ("number", "side", "vin", "name", "model", "register_date", "gross_mass", "dimension")
+SHOWN = ("number", "side", "vin", "name", "register_date", "gross_mass", "dimension", "valid", "findings")
 
 
 def run(cmd: list[str], env: dict[str, str], log: Path) -> None:
@@ -92,7 +92,7 @@ def main() -> int:
         db.row_factory = sqlite3.Row
         rows = [dict(r) for r in db.execute("SELECT * FROM vehicle_licence ORDER BY source")]
     print(f"\n{len(rows)} records in {database} (table vehicle_licence):\n")
-    table = [[Path(r["source"]).name] + [str(r.get(c) or "") for c in SHOWN] for r in rows]
+    table = [[Path(r["source"]).name] + [_cell(r.get(c)) for c in SHOWN] for r in rows]
     headers = ["image", *SHOWN]
     widths = [max(_width(x) for x in col) for col in zip(headers, *table, strict=False)]
     for line in [headers, ["-" * w for w in widths], *table]:
@@ -112,6 +112,14 @@ def main() -> int:
     else:
         print(f"\nfields read by the offline engine equal to the generator's ground truth: {exact}/{checked}")
     return 0
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if value in (0, 1) and not isinstance(value, str):
+        return "yes" if value else "NO"
+    return str(value)
 
 
 def _width(text: str) -> int:
