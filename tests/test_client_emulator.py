@@ -315,3 +315,24 @@ def test_request_body_is_sdk_shaped(vlocr_emulator: EmulatorHandle) -> None:
         b'"return_text_location": true, "recognize_electronic_license": true, "alarm": true}'
     )
     assert json.loads(body)["side"] == "double_side"
+
+
+def test_enterprise_project_id_header_and_unknown_fields_kept(vlocr_emulator: EmulatorHandle) -> None:
+    from airflow_provider_vlocr.core.models import VehicleLicenseResult
+
+    image = make_image(15)
+    vlocr_emulator.add_answer(image, front_reading())
+    client = make_client(vlocr_emulator, "aksk", extra={"enterprise_project_id": "ep-from-connection"})
+    client.recognize(image=image)
+    client.recognize(image=image, options=RecognizeOptions(enterprise_project_id="ep-per-call"))
+    assert vlocr_emulator.counters()["enterprise_project_ids"] == {"ep-from-connection": 1, "ep-per-call": 1}
+    future = VehicleLicenseResult.model_validate({"number": "京A12345", "new_field_2027": {"x": 1}})
+    assert future.to_api_dict()["new_field_2027"] == {"x": 1}
+
+
+def test_base64_size_limit_is_checked_locally(vlocr_emulator: EmulatorHandle) -> None:
+    big = make_image(16) + b"\0" * (8 * 1024 * 1024)  # a valid PNG header, base64 over 10 MB
+    with pytest.raises(ImageValidationError) as info:
+        make_client(vlocr_emulator).recognize(image=big, image_name="huge.png")
+    assert info.value.rule == "max-size" and "huge.png" in str(info.value)
+    assert vlocr_emulator.counters()["ocr_requests"] == 0

@@ -180,3 +180,39 @@ def test_records_merged_pages_and_pii_redaction(
     for secret in (FRONT["name"], FRONT["address"]):
         assert secret not in captured.out + captured.err  # never in task logs
         assert secret not in json.dumps(list(xcoms.values()), ensure_ascii=False)
+
+
+def test_token_expiry_mid_batch_one_refresh_no_lost_image(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    import threading
+
+    paths = write_images(tmp_path, vlocr_emulator, 10, seed=900)
+    vlocr_emulator.configure(latency_ms=300)
+
+    def expire_when_half_done() -> None:
+        deadline = threading.Event()
+        while vlocr_emulator.counters()["ocr_billed"] < 4 and not deadline.wait(0.05):
+            pass
+        vlocr_emulator.expire_tokens()
+
+    killer = threading.Thread(target=expire_when_half_done, daemon=True)
+    killer.start()
+    state, xcoms = run_dag("vlocr_test_batch", {"images": paths, "max_error_ratio": 0.0})
+    killer.join(timeout=30)
+    assert state == "success"
+    assert [i["status"] for i in xcoms[("collect", "return_value", -1)]["result"]] == ["ok"] * 10
+    counters = vlocr_emulator.counters()
+    assert counters["errors_by_code"].get("APIG.0307", 0) >= 1  # the expiry really happened mid-batch
+    assert counters["tokens_issued"] == 2  # one refresh, shared by the threads that saw it
+    assert counters["ocr_billed"] == 10
+
+
+def test_expand_kwargs(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    paths = write_images(tmp_path, vlocr_emulator, 3, seed=950)
+    kwargs = [{"images": paths[:1], "side": "front"}, {"images": paths[1:], "side": "front"}]
+    state, xcoms = run_dag("vlocr_test_expand_kwargs", {"kwargs": kwargs}, file="vlocr_test_batch.py")
+    assert state == "success"
+    assert [xcoms[("ocr_kwargs", "summary", i)]["ok"] for i in (0, 1)] == [1, 2]

@@ -254,6 +254,9 @@ class EmulatorApp:
         finally:
             self.counters.leave()
         self.counters.bump("ocr_billed")
+        enterprise = request.headers.get("enterprise-project-id")
+        if enterprise:  # billing attribution only: never an error, as on the real service
+            self.counters.count("enterprise_project_ids", enterprise)
         self.counters.count("billed_by_image", image_digest(image))
         return Reply(200, {"result": result.to_api_dict()})
 

@@ -122,6 +122,7 @@ class Counters:
     responses_by_status: Counter[str] = field(default_factory=Counter)
     errors_by_code: Counter[str] = field(default_factory=Counter)
     faults_injected: Counter[str] = field(default_factory=Counter)
+    enterprise_project_ids: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -154,6 +155,7 @@ class Counters:
                 "responses_by_status": dict(self.responses_by_status),
                 "errors_by_code": dict(self.errors_by_code),
                 "faults_injected": dict(self.faults_injected),
+                "enterprise_project_ids": dict(self.enterprise_project_ids),
                 "max_in_flight": self.max_in_flight,
             }
 
@@ -169,5 +171,11 @@ class Counters:
                 "max_in_flight",
             ):
                 setattr(self, name, getattr(fresh, name))
-            for name in ("billed_by_image", "responses_by_status", "errors_by_code", "faults_injected"):
+            for name in (
+                "billed_by_image",
+                "responses_by_status",
+                "errors_by_code",
+                "faults_injected",
+                "enterprise_project_ids",
+            ):
                 getattr(self, name).clear()

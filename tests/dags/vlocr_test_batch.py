@@ -74,3 +74,17 @@ with DAG(
         redact_pii="{{ params.redact_pii }}",
         max_error_ratio=1.0,
     )
+
+with DAG(
+    dag_id="vlocr_test_expand_kwargs",
+    schedule=None,
+    catchup=False,
+    params={"kwargs": []},
+    tags=["vlocr-test"],
+) as kwargs_dag:
+
+    @task
+    def kwargs_list(params: Any = None) -> list[dict[str, Any]]:
+        return list(params["kwargs"])
+
+    VehicleLicenseOcrOperator.partial(task_id="ocr_kwargs", max_concurrency=2).expand_kwargs(kwargs_list())

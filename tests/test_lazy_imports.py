@@ -1,0 +1,28 @@
+"""A DAG file that imports the operator parses fast: no Pillow, numpy, onnxruntime or rapidocr at import time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_operator_import_is_light() -> None:
+    code = (
+        "import sys, json; import airflow_provider_vlocr.operators.vehicle_license_ocr, "
+        "airflow_provider_vlocr.hooks.vehicle_license_ocr, airflow_provider_vlocr.records; "
+        "heavy = ('PIL', 'numpy', 'onnxruntime', 'rapidocr', 'cv2', 'opencc'); "
+        "print(json.dumps([m for m in heavy if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_core_has_no_airflow_import() -> None:
+    code = (
+        "import sys, json; import airflow_provider_vlocr.core.client, airflow_provider_vlocr.core.batch, "
+        "airflow_provider_vlocr.core.engines.local, airflow_provider_vlocr.records, airflow_provider_vlocr.emulator; "
+        "print(json.dumps([m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
