@@ -52,6 +52,15 @@ def image_label(image: bytes | None, url: str | None, image_name: str | None) ->
     return f"<{len(image or b'')} bytes>"
 
 
+def prepare_call(
+    image: bytes | None, url: str | None, options: RecognizeOptions | None, image_name: str | None
+) -> tuple[RecognizeOptions, str]:
+    """Check that exactly one of ``image``/``url`` is given; the options to use and the image's name."""
+    if (image is None) == (url is None):
+        raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
+    return options or RecognizeOptions(), image_label(image, url, image_name)
+
+
 class VehicleLicenseOcrClient:
     """Calls ``POST {endpoint}/v2/{project_id}/ocr/vehicle-license``; thread-safe, one session per client."""
 
@@ -199,10 +208,7 @@ class VehicleLicenseOcrClient:
         image_name: str | None = None,
     ) -> OcrResponse:
         """Recognise one licence image given as bytes or as a URL that Huawei downloads."""
-        if (image is None) == (url is None):
-            raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
-        options = options or RecognizeOptions()
-        name = image_label(image, url, image_name)
+        options, name = prepare_call(image, url, options, image_name)
         if image is not None:
             check_image(image, name)
             body = request_body(image_b64=encode_image(image), url=None, options=options)

@@ -94,8 +94,8 @@ class AlarmConfidence(_Open):
     border_integrity_score: int | None = None
 
 
-class VehicleLicenseFront(_Open):
-    """The main page (主页), filled for ``side=double_side``."""
+class _FrontFields(_Open):
+    """Fields printed on the main page (主页)."""
 
     number: str | None = None
     vehicle_type: str | None = None
@@ -108,13 +108,10 @@ class VehicleLicenseFront(_Open):
     register_date: str | None = None
     issue_date: str | None = None
     issuing_authority: str | None = None
-    text_location: TextLocation | None = None
-    alarm_result: AlarmResult | None = None
-    alarm_confidence: AlarmConfidence | None = None
 
 
-class VehicleLicenseBack(_Open):
-    """The secondary page (副页), filled for ``side=double_side``."""
+class _BackFields(_Open):
+    """Fields printed on the secondary page (副页)."""
 
     number: str | None = None
     file_no: str | None = None
@@ -128,45 +125,33 @@ class VehicleLicenseBack(_Open):
     inspection_record: str | None = None
     code_number: str | None = None
     energy_type: str | None = None
+
+
+class _Extras(_Open):
+    """What the API adds to a page or a result when asked (text boxes, quality warnings)."""
+
     text_location: TextLocation | None = None
     alarm_result: AlarmResult | None = None
     alarm_confidence: AlarmConfidence | None = None
 
 
-class VehicleLicenseResult(_Open):
+class VehicleLicenseFront(_Extras, _FrontFields):
+    """The main page, filled for ``side=double_side``."""
+
+
+class VehicleLicenseBack(_Extras, _BackFields):
+    """The secondary page, filled for ``side=double_side``."""
+
+
+class VehicleLicenseResult(_Extras, _BackFields, _FrontFields):
     """The ``result`` object of a successful call: every field the API documents, unknown ones kept."""
 
     type: str | None = None
-    number: str | None = None
-    vehicle_type: str | None = None
-    name: str | None = None
-    address: str | None = None
-    use_character: str | None = None
-    model: str | None = None
-    engine_no: str | None = None
-    vin: str | None = None
-    register_date: str | None = None
-    issue_date: str | None = None
-    issuing_authority: str | None = None
-    file_no: str | None = None
-    approved_passengers: str | None = None
-    gross_mass: str | None = None
-    unladen_mass: str | None = None
-    approved_load: str | None = None
-    dimension: str | None = None
-    traction_mass: str | None = None
-    remarks: str | None = None
-    inspection_record: str | None = None
-    code_number: str | None = None
-    text_location: TextLocation | None = None
-    energy_type: str | None = None
     color: str | None = None
     mandatory_scrapping_date: str | None = None
     status: list[str] | None = None
     front: VehicleLicenseFront | None = None
     back: VehicleLicenseBack | None = None
-    alarm_result: AlarmResult | None = None
-    alarm_confidence: AlarmConfidence | None = None
 
     def to_api_dict(self) -> dict[str, Any]:
         """The result as the API would send it (unset fields left out)."""

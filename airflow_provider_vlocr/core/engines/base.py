@@ -9,9 +9,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from ..client import image_label
+from ..client import prepare_call
 from ..download import download_image
-from ..errors import ApiError, ConfigurationError
+from ..errors import ApiError
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
 from .reading import LicenseReading, shape_result
@@ -58,10 +58,7 @@ class ReadingEngine(ABC):
         options: RecognizeOptions | None = None,
         image_name: str | None = None,
     ) -> OcrResponse:
-        if (image is None) == (url is None):
-            raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
-        options = options or RecognizeOptions()
-        name = image_label(image, url, image_name)
+        options, name = prepare_call(image, url, options, image_name)
         started = time.monotonic()
         try:
             if image is None:
