@@ -175,3 +175,15 @@ def test_plate_repairs(raw: str, clean: str) -> None:
 
 def test_inspection_record_drops_the_stamp_border() -> None:
     assert clean_inspection("检验有效期至2023年03月京A(16)}") == "检验有效期至2023年03月京A(16)"
+
+
+def test_wrapped_address_continues_on_the_next_line() -> None:
+    wrapped = [b for b in FRONT if b[1] != "北京市东城区人民路1号"] + [
+        box(200, 300, "北京市东城区人民路1号阳光", 390),
+        box(200, 340, "花园3栋2单元101室", 280),
+    ]
+    reading = parse_boxes(wrapped)
+    assert reading.front is not None
+    assert reading.front.fields["address"] == "北京市东城区人民路1号阳光花园3栋2单元101室"
+    assert reading.front.fields["use_character"] == "非营运"
+    assert reading.front.text_location["address"] == [[200, 300], [590, 300], [590, 370], [200, 370]]

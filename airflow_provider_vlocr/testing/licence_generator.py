@@ -23,6 +23,8 @@ from ..core.engines.reading import LicenseReading, PageReading
 from .licence_values import LicenceValues, random_licence
 
 CARD_W, CARD_H = 1400, 955
+WRAPPED = ("address",)  # long values printed on two lines, as on real cards
+WRAP_AT = 18
 VARIANTS = ("clean", "rot", "blur", "jpeg", "noise", "persp", "lowres", "photo", "hard")
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts"))
 FONT_FILES = {
@@ -147,9 +149,15 @@ def _values_layer(
         if not text:
             continue
         ascii_only = all(ord(c) < 128 for c in text)
-        fnt = font("mono" if ascii_only and dot_matrix else style, 40 if len(text) < 24 else 34)
-        box = _text(draw, (x * CARD_W, y * CARD_H), text, fnt, (*ink, 255))  # type: ignore[arg-type]
-        boxes[key] = [(box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])]
+        fnt = font("mono" if ascii_only and dot_matrix else style, 40 if len(text) < 24 else 36)
+        lines = [text[:WRAP_AT], text[WRAP_AT:]] if key in WRAPPED and len(text) > WRAP_AT + 4 else [text]
+        extents = [
+            _text(draw, (x * CARD_W, y * CARD_H + i * 48), line, fnt, (*ink, 255))  # type: ignore[arg-type]
+            for i, line in enumerate(lines)
+        ]
+        x0, y0 = min(e[0] for e in extents), min(e[1] for e in extents)
+        x1, y1 = max(e[2] for e in extents), max(e[3] for e in extents)
+        boxes[key] = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     if dot_matrix:
         layer = _dot_matrix(layer)
     return layer, boxes

@@ -27,6 +27,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华�
 COMPANY_PREFIX = ["恒通", "华运", "顺达", "远航", "鑫源", "金桥", "宏图", "安泰", "新锐", "瑞丰"]
 COMPANY_KIND = ["汽车租赁有限公司", "物流有限公司", "运输有限公司", "出租汽车有限公司", "商贸有限公司"]
 DISTRICTS = ["东城区", "西湖区", "朝阳区", "高新区", "江北区", "南山区", "天河区", "鼓楼区", "金水区", "雁塔区"]
+ESTATES = ["阳光花园", "锦绣华庭", "翠湖苑", "金色家园", "滨江小区", "幸福里"]
 STREETS = ["人民路", "解放大道", "建设路", "北大街", "中山路", "财苑巷", "长江路", "和平街", "新华路", "光明巷"]
 CAR_MODELS = [
     ("别克牌", "SGM7247ATA"), ("大众汽车牌", "SVW71617BM"), ("丰田牌", "TV7250GLX"), ("本田牌", "HG7154AAC5"),
@@ -110,8 +111,11 @@ def random_licence(rng: random.Random) -> LicenceValues:
     else:
         owner = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2, 2])))
     address = f"{province}{city}市{rng.choice(DISTRICTS)}{rng.choice(STREETS)}{rng.randint(1, 299)}号"
-    if rng.random() < 0.3:
+    roll = rng.random()
+    if roll < 0.3:
         address = f"{province}{city}市{rng.choice(STREETS)}"
+    elif roll < 0.5:  # a long address that the printer wraps onto a second line
+        address += f"{rng.choice(ESTATES)}{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(101, 2899)}室"
     authority = f"{province}{city}市公安局交通警察支队"
     third = (len(authority) + 2) // 3
     seal_rows = tuple(authority[i : i + third] for i in range(0, len(authority), third))

@@ -332,6 +332,30 @@ def _row_value(label: Label, card: Card) -> tuple[str, list[Box]]:
     return text, parts
 
 
+SPILLING = ("address", "remarks")  # long values the printer wraps onto the next line (names fit one line)
+
+
+def _continuation(label: Label, parts: list[Box], card: Card) -> list[Box]:
+    """Lines printed under a value, before the next label down: the rest of a wrapped value."""
+    start = min(b.x0 for b in parts)
+    bottom = max(b.y1 for b in parts)
+    line_h = statistics.median(b.h for b in parts)
+    below = [o.box.y0 for o in card.labels.values() if o.box.y0 > label.box.y1 - 0.2 * label.box.h]
+    limit = min(below, default=bottom + 1.6 * line_h)
+    lines = [
+        b
+        for b in card.boxes
+        if not b.used
+        and not _is_noise(b)
+        and b not in parts
+        and b.y0 >= bottom - 0.3 * line_h
+        and b.cy < limit
+        and b.y0 - bottom < 0.9 * line_h
+        and abs(b.x0 - start) < 1.5 * line_h
+    ]
+    return sorted(lines, key=lambda b: b.cy)[:1]
+
+
 def _seal(card: Card) -> tuple[str, list[Box]]:
     """The issuing authority: CJK lines left of the VIN/engine/date label column, below 使用性质."""
     column = [card.labels[k].box.x0 for k in ("vin", "engine_no", "register_date") if k in card.labels]
@@ -474,6 +498,10 @@ def read_card(card: Card) -> PageReading:
         if label is None:
             continue
         text, parts = _row_value(label, card)
+        if name in SPILLING and parts:
+            more = _continuation(label, parts, card)
+            text += "".join(b.compact for b in more)
+            parts += more
         value = CLEANERS.get(name, clean_cjk_text)(text)
         for box in parts:
             box.used = True
