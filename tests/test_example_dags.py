@@ -14,7 +14,7 @@ from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
-pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK font installed (make install-fonts)")
+pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK font installed (make fonts)")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
@@ -61,6 +62,19 @@ def prepare_call(
     return options or RecognizeOptions(), image_label(image, url, image_name)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One HTTP call to send: what, where, with which auth; ``what`` names it in errors and logs."""
+
+    method: str
+    url: str
+    body: bytes | None
+    headers: dict[str, str]
+    auth: VlocrAuth
+    what: str
+    limited: bool = False
+
+
 class VehicleLicenseOcrClient:
     """Calls ``POST {endpoint}/v2/{project_id}/ocr/vehicle-license``; thread-safe, one session per client."""
 
@@ -112,7 +126,7 @@ class VehicleLicenseOcrClient:
         region = self.settings.region
         url = f"{self.settings.resolved_iam_endpoint}/v3/projects?name={quote(region, safe='')}"
         response, _ = self.retry.run(
-            lambda: self._send("GET", url, None, {}, self.auth, "IAM project lookup"),
+            lambda: self._send(Call("GET", url, None, {}, self.auth, "IAM project lookup")),
             sleep=self._sleep,
             describe="IAM project lookup",
         )
@@ -128,17 +142,7 @@ class VehicleLicenseOcrClient:
         return project_id
 
     # -- transport -------------------------------------------------------------------------------------
-    def _send(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: dict[str, str],
-        auth: VlocrAuth,
-        what: str,
-        *,
-        limited: bool = False,
-    ) -> requests.Response:
+    def _send(self, call: Call) -> requests.Response:
         """One attempt, gated until the credentials are known good (see ``__init__``)."""
         if not self._auth_verified:
             with self._gate:
@@ -146,7 +150,7 @@ class VehicleLicenseOcrClient:
                     raise self._auth_failure.with_image(None)
                 if not self._auth_verified:
                     try:
-                        response = self._attempt(method, url, body, headers, auth, what, limited=limited)
+                        response = self._attempt(call)
                     except AuthenticationError as error:
                         if not isinstance(error, TokenExpiredError):
                             self._auth_failure = error
@@ -156,44 +160,38 @@ class VehicleLicenseOcrClient:
                         raise
                     self._auth_verified = True
                     return response
-        return self._attempt(method, url, body, headers, auth, what, limited=limited)
+        return self._attempt(call)
 
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: dict[str, str],
-        auth: VlocrAuth,
-        what: str,
-        *,
-        limited: bool = False,
-    ) -> requests.Response:
+    def _attempt(self, call: Call) -> requests.Response:
         """One attempt, refreshing an expired token and resending exactly once.
 
         ``limited`` calls wait for the client-side rate limiter first (OCR calls; IAM calls are not limited).
         """
         refreshed = False
         while True:
-            if limited and self.rate_limiter is not None:
+            if call.limited and self.rate_limiter is not None:
                 self.rate_limiter.acquire()
             try:
                 response = self.session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=dict(headers),
-                    auth=auth,
+                    call.method,
+                    call.url,
+                    data=call.body,
+                    headers=dict(call.headers),
+                    auth=call.auth,
                     timeout=self.settings.timeout,
                     verify=self.settings.verify_ssl,
                 )
             except requests.RequestException as exc:
-                raise transport_error(exc, what) from None
+                raise transport_error(exc, call.what) from None
             if response.status_code < 400:
                 return response
             error = error_from_response(response)
-            if isinstance(error, TokenExpiredError) and not refreshed and auth.handle_token_expired(response.request):
-                log.info("%s: IAM token expired (%s); refreshing once", what, error.error_code)
+            if (
+                isinstance(error, TokenExpiredError)
+                and not refreshed
+                and call.auth.handle_token_expired(response.request)
+            ):
+                log.info("%s: IAM token expired (%s); refreshing once", call.what, error.error_code)
                 refreshed = True
                 continue
             raise error
@@ -227,7 +225,7 @@ class VehicleLicenseOcrClient:
             target = f"{self.settings.resolved_ocr_endpoint}{vehicle_license_path(project_id)}"
             auth = self.auth.for_project(project_id)
             response, attempts = self.retry.run(
-                lambda: self._send("POST", target, body, headers, auth, f"OCR of {name}", limited=True),
+                lambda: self._send(Call("POST", target, body, headers, auth, f"OCR of {name}", limited=True)),
                 sleep=self._sleep,
                 describe=f"OCR of {name}",
             )
