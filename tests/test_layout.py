@@ -167,7 +167,15 @@ def test_seal_completion_only_when_unambiguous() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("JIIAC18D6", "川AC18D6"), ("IIIA12345", "川A12345"), ("京A12345", "京A12345")],
+    [
+        ("JIIAC18D6", "川AC18D6"),
+        ("IIIA12345", "川A12345"),
+        ("京A12345", "京A12345"),
+        ("J川IAC18D6", "川AC18D6"),
+        ("川1AC18D6", "川AC18D6"),
+        ("京AF12345", "京AF12345"),
+        ("皖C114F2", "皖C114F2"),
+    ],
 )
 def test_plate_repairs(raw: str, clean: str) -> None:
     assert clean_plate(raw) == clean

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ...records.plates import check_plate
 from .reading import LicenseReading, PageReading
 
 Point = tuple[float, float]
@@ -395,18 +396,29 @@ DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l"
                            "S": "5", "B": "8", "G": "6"})  # fmt: skip
 
 
+def _plate_shape(province: str, rest: str) -> str:
+    """Province + authority letter (0 read for O) + sequence (O/I read for 0/1), at most 8 characters."""
+    head = rest[:1].replace("0", "O")
+    tail = rest[1:].replace("O", "0").replace("I", "1")
+    return (province + head + tail)[:8]
+
+
 def clean_plate(text: str) -> str:
+    """The plate in a value: the first reading that GA 36-2018 accepts, dropping strokes of the province
+    character read as letters (``J川IAC18D6`` -> ``川AC18D6``)."""
     text = re.sub(r"[\s·.\-_•・]", "", text)
     text = re.sub(r"^(?:J|I|l|\|)(?:I|l|\||1){2}(?=[A-Za-z])", "川", text)  # 川 read as "JII" / "III"
     text = text.upper()
-    match = re.search(f"[{PROVINCE_CHARS}][A-Z0-9]{{5,7}}", text)
+    match = re.search(f"([{PROVINCE_CHARS}])([A-Z0-9]{{5,8}})", text)
     if not match:
         return ""
-    plate = match.group(0)
-    head, tail = plate[:2], plate[2:]
-    head = head[0] + head[1].replace("0", "O") if head[1] == "0" else head
-    tail = tail.replace("O", "0").replace("I", "1")
-    return (head + tail)[:8]
+    province, rest = match.group(1), match.group(2)
+    candidates = [_plate_shape(province, rest)]
+    stripped = rest
+    while stripped[:1] in ("I", "J", "L", "1", "|") and len(stripped) > 6:
+        stripped = stripped[1:]
+        candidates.append(_plate_shape(province, stripped))
+    return next((c for c in candidates if check_plate(c).valid), candidates[0])
 
 
 def clean_vin(text: str) -> str:
