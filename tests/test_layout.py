@@ -195,3 +195,11 @@ def test_wrapped_address_continues_on_the_next_line() -> None:
     assert reading.front.fields["address"] == "北京市东城区人民路1号阳光花园3栋2单元101室"
     assert reading.front.fields["use_character"] == "非营运"
     assert reading.front.text_location["address"] == [[200, 300], [590, 300], [590, 370], [200, 370]]
+
+
+def test_value_of_an_unread_label_is_found_by_its_row() -> None:
+    without_model_label = [b for b in FRONT if b[1] != "品牌型号"]
+    reading = parse_boxes(without_model_label)
+    assert reading.front is not None
+    assert reading.front.fields["use_character"] == "非营运"  # stops at the wide gap
+    assert reading.front.fields["model"] == "别克牌SGM7247ATA"  # found right of the use-character value

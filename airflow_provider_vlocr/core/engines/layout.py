@@ -329,6 +329,12 @@ def _row_value(label: Label, card: Card) -> tuple[str, list[Box]]:
                 continue
             parts.append(box)
     parts.sort(key=lambda b: b.x0)
+    if len(parts) > 1:  # a wide gap means the next field's value (its label was not read): stop there
+        gap_limit = 4 * statistics.median(b.h for b in parts)
+        for i in range(1, len(parts)):
+            if parts[i].x0 - parts[i - 1].x1 > gap_limit:
+                parts = parts[:i]
+                break
     text = label.rest + "".join(b.compact for b in parts)
     return text, parts
 
@@ -539,8 +545,32 @@ def read_card(card: Card) -> PageReading:
     return PageReading(fields={k: v for k, v in fields.items() if v is not None}, text_location=locations)
 
 
+# A field printed on the right of another one's row: found by position when its own label was not read.
+ROW_PARTNERS = {
+    "front": {"vehicle_type": "number", "model": "use_character", "issue_date": "register_date"},
+    "back": {"file_no": "number", "gross_mass": "approved_passengers", "approved_load": "unladen_mass",
+             "traction_mass": "dimension"},
+}  # fmt: skip
+
+
 def _fallbacks(card: Card, fields: dict[str, str], locations: dict[str, list[list[int]]]) -> None:
-    """Find a missed plate or VIN by its shape anywhere on the card; an unlabelled address by its row."""
+    """Find a missed plate or VIN by its shape anywhere on the card; unlabelled values by their row."""
+    for name, partner in ROW_PARTNERS[card.side].items():
+        anchor = card.labels.get(partner)
+        if name in card.labels or anchor is None or partner not in locations:
+            continue
+        right_of = locations[partner][1][0]
+        rest = [
+            b
+            for b in card.boxes
+            if not b.used and not _is_noise(b) and b.x0 > right_of and _overlap(b, anchor.box) >= 0.35
+        ]
+        if rest:
+            rest.sort(key=lambda b: b.x0)
+            fields[name] = CLEANERS.get(name, clean_cjk_text)("".join(b.compact for b in rest))
+            locations[name] = _quad_of(rest)
+            for b in rest:
+                b.used = True
     free = [b for b in card.boxes if not b.used]
     above, below = card.labels.get("name"), card.labels.get("use_character")
     if card.side == "front" and "address" not in fields and above and below:
