@@ -33,19 +33,14 @@ from airflow_provider_vlocr.core.retry import RetryPolicy  # noqa: E402
 from airflow_provider_vlocr.core.settings import ConnectionSettings  # noqa: E402
 from airflow_provider_vlocr.emulator.config import EmulatorConfig  # noqa: E402
 from airflow_provider_vlocr.emulator.server import connection_for  # noqa: E402
+from airflow_provider_vlocr.testing.emulator_handle import start_emulator_process  # noqa: E402
 from tests.samples import front_reading, make_image  # noqa: E402
 
 
 def start_emulator(config: dict[str, Any], workdir: Path) -> tuple[subprocess.Popen[str], str]:
     path = workdir / f"emulator-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(config), encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", "0", "--config", str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    return start_emulator_process(path)
 
 
 def counters(base_url: str) -> dict[str, Any]:

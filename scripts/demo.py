@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from airflow_provider_vlocr.testing.emulator_handle import start_emulator_process
 from airflow_provider_vlocr.testing.licence_generator import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,14 +49,9 @@ def main() -> int:
     print(f"generated {len(truth)} sample licence photos in {samples}")
     config = DEMO / "emulator.json"
     config.write_text(json.dumps({"answers": answers, "latency_ms": 100, "qps_limit": 10}), encoding="utf-8")
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", "0", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    emulator, base_url = start_emulator_process(config)
     try:
         assert emulator.stdout is not None
-        base_url = emulator.stdout.readline().strip()
         engine = emulator.stdout.readline().strip()
         print(f"emulator at {base_url} ({engine})")
         conn = {

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +13,7 @@ import requests
 
 from airflow_provider_vlocr.core.signing import sdk_date, sign_request
 from airflow_provider_vlocr.emulator.config import DEMO_AK, DEMO_SK, DEMO_TEMP_AK, DEMO_TEMP_SK
-from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle, start_emulator_process
 from tests.samples import FRONT, double_reading, front_reading, make_image
 
 
@@ -196,14 +194,8 @@ def test_project_listing_needs_auth(vlocr_emulator: EmulatorHandle) -> None:
 def test_cli_prints_base_url_first_and_serves(tmp_path: Any) -> None:
     config = tmp_path / "emulator.json"
     config.write_text(json.dumps({"project": {"id": "p" * 32, "name": "cn-east-3"}, "latency_ms": 1}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", "0", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process, base_url = start_emulator_process(config)
     try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
         health = requests.get(f"{base_url}/_emulator/health", timeout=5).json()
         assert health["project_id"] == "p" * 32

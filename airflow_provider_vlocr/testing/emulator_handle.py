@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -109,3 +112,22 @@ class EmulatorHandle:
 
     def close(self) -> None:
         self._http.close()
+
+
+def start_emulator_process(
+    config_path: str | Path | None = None, *, port: int = 0
+) -> tuple[subprocess.Popen[str], str]:
+    """Run ``vlocr-emulator`` in a child process (own CPU and memory); returns it and the base URL it printed.
+
+    The caller stops it with ``terminate()``; the remaining stdout lines (credentials, connections) stay readable.
+    """
+    command = [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", str(port)]
+    if config_path is not None:
+        command += ["--config", str(config_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http"):
+        process.terminate()
+        raise RuntimeError(f"the emulator did not start (first line: {base_url!r})")
+    return process, base_url
