@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 DEFAULT_REGION = "cn-north-4"
-# Regions whose OCR endpoint serves Vehicle License OCR per Huawei's endpoint table.
-VEHICLE_LICENSE_REGIONS = ("cn-north-4", "cn-east-3", "cn-north-1")
 # Regions huaweicloudsdkcore knows a regional IAM endpoint for (auth/endpoint.py).
 IAM_REGIONS = frozenset(
     {

@@ -17,7 +17,6 @@ from .endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .errors import ConfigurationError
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token")
-AUTH_MODES = ("password", "aksk", "temporary-aksk", "token")
 ENGINES = ("huaweicloud", "local")
 DEFAULT_TIMEOUT = (10.0, 60.0)
 

@@ -129,11 +129,6 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def connection_extras(self, mode: str = "password") -> dict[str, Any]:
-        """Connection extras pointing at this emulator, for the given auth mode."""
-        extra: dict[str, Any] = connection_for(self.base_url, self.config, mode)["extra"]
-        return extra
-
     def connection(self, mode: str = "password") -> dict[str, Any]:
         """An Airflow connection (JSON form) for this emulator and auth mode."""
         return connection_for(self.base_url, self.config, mode)

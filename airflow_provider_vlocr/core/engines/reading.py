@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import InvalidRequestError
 from ..models import (
     BACK_FIELDS,
+    ELECTRONIC_FIELDS,
     FRONT_FIELDS,
     AlarmConfidence,
     AlarmResult,
@@ -106,7 +107,7 @@ def shape_result(reading: LicenseReading, options: RecognizeOptions) -> VehicleL
     if options.return_text_location:
         top["text_location"] = locations
     if reading.type == "electronic":
-        for key in ("color", "mandatory_scrapping_date", "status"):
+        for key in ELECTRONIC_FIELDS:
             value = getattr(reading, key)
             if value is not None:
                 top[key] = value
