@@ -124,7 +124,12 @@ def rss_child(base_url: str, count: int, distinct: int, workdir: str) -> None:
     os.environ["AIRFLOW_CONN_VLOCR_DEFAULT"] = json.dumps(connection_for(base_url, EmulatorConfig(), "aksk"))
     from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
 
-    paths = [str(Path(workdir) / f"img-{i % distinct}.png") for i in range(count)]
+    paths = []  # distinct names (links to `distinct` files): the operator sends a repeated item only once
+    for i in range(count):
+        link = Path(workdir) / f"link-{count}-{i}.png"
+        if not link.exists():
+            link.symlink_to(Path(workdir) / f"img-{i % distinct}.png")
+        paths.append(str(link))
     output = Path(workdir) / f"out-{count}.jsonl"
     operator = VehicleLicenseOcrOperator(
         task_id="bench",
@@ -133,6 +138,7 @@ def rss_child(base_url: str, count: int, distinct: int, workdir: str) -> None:
         output_path=f"file://{output}",
         max_concurrency=8,
         progress_interval=3600,
+        allowed_local_roots=[workdir],
     )
 
     class _TaskInstance:

@@ -17,12 +17,16 @@ COLUMNS = (
     "unladen_mass", "dimension", "inspection_record", "code_number", "request_id", "valid", "findings",
 )  # fmt: skip
 
+# Where the photos are; the operator reads local files only under allowed_local_roots (set by the DAG author,
+# never by data or run conf).
+FOLDER = os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples")
+
 with DAG(
     dag_id="vlocr_example_mapped",
     schedule=None,
     catchup=False,
     params={
-        "folder": os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples"),
+        "folder": FOLDER,
         "database": os.environ.get("VLOCR_EXAMPLE_DATABASE", "/tmp/vlocr-records.sqlite"),
         "batch_size": 4,
     },
@@ -44,6 +48,7 @@ with DAG(
         max_requests_per_second=10,
         on_error="continue",
         records=True,
+        allowed_local_roots=[FOLDER],
     ).expand(images=list_batches())
     # [END howto_operator_vlocr_mapped]
 

@@ -10,13 +10,15 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
 
+FOLDER = os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples")
+
 with DAG(
     dag_id="vlocr_example_scheduled",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    params={"folder": os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples")},
+    params={"folder": FOLDER},
     tags=["vlocr", "example"],
 ) as dag:
 
@@ -35,5 +37,6 @@ with DAG(
         on_error="continue",
         max_error_ratio=1.0,
         retries=2,
+        allowed_local_roots=[FOLDER],
     )
     # [END howto_operator_vlocr_jsonl]

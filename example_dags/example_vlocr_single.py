@@ -23,6 +23,8 @@ with DAG(
         images="{{ params.image }}",
         side="front",
         on_error="fail",
+        # Photos on the worker's disk are read only under these directories (http(s) URLs need nothing).
+        allowed_local_roots=[os.environ.get("VLOCR_EXAMPLE_ROOT", "/tmp/vlocr-samples")],
     )
     # [END howto_operator_vlocr_single]
 

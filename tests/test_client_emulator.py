@@ -236,7 +236,8 @@ def test_bad_images_are_refused_before_any_upload(vlocr_emulator: EmulatorHandle
         (b"GIF89a" + b"\0" * 100, "format"),
         (make_image(12, 90, 300), "min-side"),
         (b"", "non-empty"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "decodable"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 50, "complete"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 50 + b"\0\0\0\0IEND\xaeB`\x82", "decodable"),
     ]
     for data, rule in cases:
         with pytest.raises(ImageValidationError) as info:

@@ -18,9 +18,14 @@ pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK font insta
 
 
 @pytest.fixture
-def sample_folder(tmp_path: Path, vlocr_emulator: EmulatorHandle) -> tuple[Path, dict[str, dict[str, str]]]:
+def sample_folder(
+    tmp_path: Path, vlocr_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, dict[str, dict[str, str]]]:
     folder = tmp_path / "samples"
     folder.mkdir()
+    # the example DAGs allow local files only under the folder the DAG author configured
+    monkeypatch.setenv("VLOCR_EXAMPLE_FOLDER", f"file://{folder}")
+    monkeypatch.setenv("VLOCR_EXAMPLE_ROOT", str(folder))
     truth = {}
     for sample in generate(2, seed=11, variants=("clean",)):
         (folder / sample.name).write_bytes(sample.image)

@@ -16,6 +16,7 @@ from airflow_provider_vlocr.core.errors import (
     ServiceUnavailableError,
     ThrottledError,
     TokenExpiredError,
+    UrlFetchFailedError,
     classify_api_error,
 )
 from airflow_provider_vlocr.core.http import parse_retry_after
@@ -104,14 +105,28 @@ def test_extras_parsing_and_defaults() -> None:
         (502, "APIG.0201", "Backend unavailable", ServiceUnavailableError),
         (500, "APIG.0601", "internal", ServiceUnavailableError),
         (503, "APIG.0613", "IAM service unavailable", ServiceUnavailableError),
-        (400, "ModelArts.4603", "Obtaining the file from the URL failed.", ServiceUnavailableError),
+        (400, "ModelArts.4603", "Obtaining the file from the URL failed.", UrlFetchFailedError),
+        (400, "ModelArts.4603", "Obtaining the file from the URL failed: HTTP 404 Not Found", InvalidRequestError),
     ],
 )
 def test_error_classification(status: int, code: str, msg: str, cls: type) -> None:
     error = classify_api_error(status, code, msg, request_id="rid")
     assert type(error) is cls
-    assert error.retryable == (cls in (ThrottledError, ServiceUnavailableError))
+    assert error.retryable == (cls in (ThrottledError, ServiceUnavailableError, UrlFetchFailedError))
     assert error.to_dict()["retryable"] == error.retryable and "rid" in str(error)
+
+
+def test_url_fetch_failure_is_retried_once_only() -> None:
+    """ModelArts.4603 cannot say whether the object is missing or the network blinked: one retry, not five."""
+    calls: list[int] = []
+
+    def failing() -> None:
+        calls.append(1)
+        raise classify_api_error(400, "ModelArts.4603", "Obtaining the file from the URL failed.")
+
+    with pytest.raises(UrlFetchFailedError):
+        RetryPolicy(max_attempts=5, initial_delay=0.0, jitter=False).run(failing, sleep=lambda _: None)
+    assert len(calls) == 2
 
 
 def test_retry_policy_backoff_budget_and_retry_after() -> None:

@@ -25,6 +25,7 @@ from .errors import (
 )
 from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
 from .images import check_image, encode_image
+from .inputs import label_of
 from .models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
@@ -49,16 +50,29 @@ def image_label(image: bytes | None, url: str | None, image_name: str | None) ->
     if image_name:
         return image_name
     if url:
-        return url
+        return label_of(url)
     return f"<{len(image or b'')} bytes>"
 
 
 def prepare_call(
     image: bytes | None, url: str | None, options: RecognizeOptions | None, image_name: str | None
 ) -> tuple[RecognizeOptions, str]:
-    """Check that exactly one of ``image``/``url`` is given; the options to use and the image's name."""
+    """Check that exactly one of ``image`` (bytes) / ``url`` (an http(s) URL string) is given; the options to use
+    and the image's name. Bad arguments raise :class:`ImageValidationError`, never a ``TypeError``."""
     if (image is None) == (url is None):
         raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
+    if image is not None and not isinstance(image, bytes | bytearray):
+        hint = " (a data: URI? pass the decoded bytes)" if isinstance(image, str) and image[:5] == "data:" else ""
+        raise ImageValidationError(
+            image_name or "image", "image-type", f"image= must be bytes, got {type(image).__name__}{hint}"
+        )
+    if url is not None and not (isinstance(url, str) and url[:8].lower().startswith(("http://", "https://"))):
+        shown = label_of(url) if isinstance(url, str) else "url"
+        raise ImageValidationError(
+            image_name or shown, "url-scheme", f"url= must be an http(s) URL string, got {type(url).__name__}"
+        )
+    if options is not None and not isinstance(options, RecognizeOptions):
+        raise ConfigurationError(f"options= must be RecognizeOptions, got {type(options).__name__}")
     return options or RecognizeOptions(), image_label(image, url, image_name)
 
 
@@ -212,8 +226,6 @@ class VehicleLicenseOcrClient:
             body = request_body(image_b64=encode_image(image), url=None, options=options)
         else:
             assert url is not None
-            if not url.lower().startswith(("http://", "https://")):
-                raise ImageValidationError(name, "url-scheme", "the API only downloads http(s) URLs")
             body = request_body(image_b64=None, url=url, options=options)
         headers = {"Content-Type": JSON_CONTENT_TYPE}
         enterprise = options.enterprise_project_id or self.settings.enterprise_project_id

@@ -32,6 +32,19 @@ class ImageValidationError(VlocrError, ValueError):
         super().__init__(f"image {image!r} rejected by rule '{rule}': {detail}")
 
 
+class DownloadError(ImageValidationError):
+    """We would not or could not download a URL item (policy refusal, HTTP error, size or time cap).
+
+    Our own failure, not Huawei's: nothing was sent to the OCR service and nothing was billed.
+    """
+
+
+class DownloadUnavailableError(DownloadError):
+    """A download failed in a way that may pass later (timeout, deadline, HTTP 5xx/429, connection reset)."""
+
+    retryable: ClassVar[bool] = True
+
+
 class ApiError(VlocrError):
     """A failed call to Huawei IAM or OCR (or the emulator)."""
 
@@ -104,6 +117,13 @@ class ServiceUnavailableError(RetryableApiError):
     """5xx, gateway timeouts, backend unavailable."""
 
 
+class UrlFetchFailedError(ServiceUnavailableError):
+    """ModelArts.4603: Huawei could not fetch the URL. Its message does not say why, and a missing object
+    looks the same as a network blip, so it is retried once (``max_retries``), not five times."""
+
+    max_retries: ClassVar[int] = 1
+
+
 class TransportError(RetryableApiError):
     """No usable HTTP answer: connection refused or reset, timeout, broken response."""
 
@@ -144,8 +164,9 @@ _RETRYABLE_CODES = {
     "ModelArts.4403",
     "ModelArts.4502",
     "ModelArts.4505",
-    "ModelArts.4603",
 }
+# A 4603 whose message names a permanent cause is not retried at all.
+_PERMANENT_FETCH_MSG = re.compile(r"\b(404|403|410|not\s+(found|exist)|forbidden|content[- ]type|format)\b", re.I)
 _THROTTLE_CODES = {"APIG.0308", "ModelArts.4401"}
 _PERMISSION_CODES = {
     "ModelArts.4106",
@@ -203,6 +224,8 @@ def classify_api_error(
         cls = AuthenticationError
     elif code == "APIG.0101":
         cls = NotFoundError
+    elif code == "ModelArts.4603":
+        cls = InvalidRequestError if _PERMANENT_FETCH_MSG.search(error_msg or "") else UrlFetchFailedError
     elif code in _RETRYABLE_CODES:
         cls = ServiceUnavailableError
     elif code == "APIG.0201":

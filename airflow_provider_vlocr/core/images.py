@@ -38,6 +38,63 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+# Formats the API refuses, named (never shown) in error messages.
+_OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"GIF8", "GIF"),
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"\xff\x0a", "JPEG XL"),
+)
+
+
+def describe_content(data: bytes) -> str:
+    """A name for what ``data`` is (``GIF``, ``WebP``, ``HEIF``, ``text``, ``binary``): never the bytes."""
+    fmt = sniff_format(data)
+    if fmt:
+        return fmt
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp":
+        return "HEIF/AVIF/MP4"
+    for signature, name in _OTHER_SIGNATURES:
+        if data.startswith(signature):
+            return name
+    head = data[:512]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data"
+    lowered = text.lstrip().lower()
+    if lowered.startswith(("<!doctype html", "<html")):
+        return "HTML"
+    if lowered.startswith("<"):
+        return "XML/markup text"
+    return "text" if text.isprintable() or all(c.isprintable() or c.isspace() for c in text) else "binary data"
+
+
+def truncation(data: bytes, fmt: str) -> str | None:
+    """Why ``data`` is cut short, from its structure (end markers, declared sizes), or ``None``.
+
+    Cheap: searches for markers (C speed), decodes nothing.
+    """
+    if fmt == "PNG":
+        if data.rfind(b"IEND", max(0, len(data) - 1024)) < 0:
+            return "the PNG has no IEND chunk: the file is truncated"
+    elif fmt == "JPEG":
+        last_end = data.rfind(b"\xff\xd9")  # a scan (SOS) after the last end-of-image marker was cut short
+        if last_end < 0 or data.find(b"\xff\xda", last_end) >= 0:
+            return "the JPEG's last scan has no end-of-image marker: the file is truncated"
+    elif fmt == "BMP":
+        declared = int.from_bytes(data[2:6], "little")
+        offset = int.from_bytes(data[10:14], "little")
+        if declared > len(data) or offset >= len(data):
+            return f"the BMP declares {declared} bytes but has {len(data)}: the file is truncated"
+    return None
+
+
 def base64_length(size: int) -> int:
     """Length of the base64 encoding of ``size`` bytes."""
     return 4 * ((size + 2) // 3)
@@ -50,26 +107,46 @@ def check_image(data: bytes, name: str) -> ImageInfo:
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageValidationError(
-            name, "format", f"content is not {'/'.join(SUPPORTED_FORMATS)} (leading bytes {data[:8].hex()})"
+            name, "format", f"content is {describe_content(data)}, not {'/'.join(SUPPORTED_FORMATS)}"
         )
     b64 = base64_length(len(data))
     if b64 > MAX_BASE64_BYTES:
         raise ImageValidationError(
             name, "max-size", f"base64 size {b64} bytes exceeds the API limit of {MAX_BASE64_BYTES} bytes"
         )
+    cut = truncation(data, fmt)
+    if cut:
+        raise ImageValidationError(name, "complete", cut)
     from PIL import Image, UnidentifiedImageError  # lazy: Pillow is heavy for DAG parsing
 
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageValidationError(name, "decodable", f"{fmt} header cannot be read: {exc}") from None
+            declared_end = _tiff_data_end(img) if fmt == "TIFF" else 0
+    except Image.DecompressionBombError:
+        raise ImageValidationError(name, "max-side", f"the {fmt} declares too many pixels to open") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageValidationError(
+            name, "decodable", f"the {fmt} header cannot be read ({type(exc).__name__})"
+        ) from None
+    if declared_end > len(data):
+        raise ImageValidationError(name, "complete", f"the TIFF declares {declared_end} bytes but has {len(data)}")
     for label, side in (("width", width), ("height", height)):
         if side < MIN_SIDE_PX:
             raise ImageValidationError(name, "min-side", f"{label} {side} px is below {MIN_SIDE_PX} px")
         if side > MAX_SIDE_PX:
             raise ImageValidationError(name, "max-side", f"{label} {side} px is above {MAX_SIDE_PX} px")
     return ImageInfo(fmt, width, height, len(data), b64)
+
+
+def _tiff_data_end(img: object) -> int:
+    """Where the last strip or tile a TIFF declares ends (a truncated file ends before it)."""
+    tags = getattr(img, "tag_v2", {})
+    offsets = tags.get(273) or tags.get(324) or ()
+    counts = tags.get(279) or tags.get(325) or ()
+    if isinstance(offsets, int):
+        offsets, counts = (offsets,), (counts,)
+    return max((int(o) + int(c) for o, c in zip(offsets, counts, strict=False)), default=0)
 
 
 def encode_image(data: bytes) -> str:

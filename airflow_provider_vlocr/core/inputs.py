@@ -1,16 +1,16 @@
-"""Turn the operator's ``images`` argument into :class:`ImageTask` items and load their bytes.
+"""Turn the operator's ``images`` argument into :class:`ImageTask` items (parsing only, no I/O).
 
-Accepted items: an http(s) URL; an object-storage URI (``obs://``, ``s3://``, ``gs://``, ``file://`` …, read by
-a pluggable reader, Airflow's ``ObjectStoragePath`` in the operator); a local path (``str`` or ``Path``); raw
-``bytes``; or a dict ``{"url"|"path": ..., "side": ..., "id": ...}``.
+Accepted items: an http(s) URL; an object-storage URI (``s3://``, ``gs://`` …, read by a pluggable reader,
+Airflow's ``ObjectStoragePath`` in the operator); a local path or ``file://`` URI; raw ``bytes``; or a dict
+``{"url"|"path": ..., "side": ..., "id": ...}``. Items are untrusted data: a malformed one becomes an
+:class:`ImageValidationError` naming the item and the rule, and its content is never echoed.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -18,50 +18,87 @@ from urllib.parse import urlsplit
 from .batch import ImageTask
 from .errors import ConfigurationError, ImageValidationError
 from .models import SIDES
+from .netpolicy import is_intranet_host
 
 UrlMode = Literal["remote", "download", "auto"]
 URL_MODES = ("remote", "download", "auto")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
-PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".intranet", ".corp", ".home.arpa")
+
+
+MAX_LABEL_CHARS = 512
+
+
+def label_of(value: str) -> str:
+    """How a string item is named in records and messages: itself, unless it is a ``data:`` URI or huge
+    (input content is never echoed)."""
+    if value[:5].lower() == "data:":
+        return f"<data: URI of {len(value)} characters>"
+    if len(value) > MAX_LABEL_CHARS:
+        return f"<string of {len(value)} characters>"
+    return value
 
 
 def as_list(images: Any) -> list[Any]:
     """One item or many; a lazy XCom sequence becomes a list."""
     if images is None:
         return []
-    if isinstance(images, str | bytes | Path | Mapping):
+    if isinstance(images, str | bytes | bytearray | Path | Mapping):
         return [images]
-    return list(images)
+    try:
+        return list(images)
+    except TypeError:
+        return [images]
+
+
+def _item_error(index: int, rule: str, detail: str) -> ImageValidationError:
+    return ImageValidationError(f"item #{index}", rule, detail)
 
 
 def _task(index: int, item: Any, default_side: str | None) -> ImageTask:
     side = default_side
     given_id: str | None = None
     if isinstance(item, Mapping):
-        unknown = set(item) - {"url", "path", "side", "id"}
-        keys = [k for k in ("url", "path") if item.get(k)]
+        unknown = sorted(str(k)[:40] for k in set(item) - {"url", "path", "side", "id"})
+        keys = [k for k in ("url", "path") if item.get(k) is not None]
         if unknown or len(keys) != 1:
-            raise ImageValidationError(
-                f"item #{index}", "item-shape", 'a dict item needs exactly one of "url" or "path" (plus "side", "id")'
+            detail = f"unknown key(s) {unknown}; " if unknown else ""
+            raise _item_error(
+                index,
+                "item-shape",
+                detail + 'a dict item needs exactly one of "url" or "path" (plus optional "side" and "id")',
             )
         side = item.get("side") or default_side
-        given_id = None if item.get("id") is None else str(item["id"])
+        raw_id = item.get("id")
+        if raw_id is not None and not isinstance(raw_id, str | int):
+            raise _item_error(index, "item-shape", f'"id" must be a string or an integer, got {type(raw_id).__name__}')
+        given_id = None if raw_id is None else label_of(str(raw_id))
         value: Any = item[keys[0]]
+        if keys[0] == "url" and not (isinstance(value, str) and _is_http(value)):
+            raise _item_error(index, "item-shape", '"url" must be an http(s) URL string')
     else:
         value = item
     if side is not None and side not in SIDES:
-        raise ImageValidationError(f"item #{index}", "side", f"side must be one of {SIDES}, got {side!r}")
+        raise _item_error(index, "side", f"side must be one of {', '.join(SIDES)}, got {str(side)[:40]!r}")
     if isinstance(value, bytes | bytearray):
         source = f"<bytes #{index}>"
         return ImageTask(index, source, given_id or f"bytes-{index}", "bytes", bytes(value), side)
     if isinstance(value, Path):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ImageValidationError(f"item #{index}", "item-type", f"expected a URL, path or bytes, got {type(value)}")
+    if not isinstance(value, str):
+        raise _item_error(index, "item-type", f"expected a URL, path, bytes or dict, got {type(value).__name__}")
     value = value.strip()
+    if not value:
+        raise _item_error(index, "item-type", "the item is an empty string")
+    label = label_of(value)
+    if value[:5].lower() == "data:":
+        raise ImageValidationError(label, "data-uri", "data: URIs are not accepted; pass the decoded bytes")
+    kind: Literal["url", "path"] = "url" if _is_http(value) else "path"
+    return ImageTask(index, label, given_id or label, kind, value, side)
+
+
+def _is_http(value: str) -> bool:
     scheme = _SCHEME.match(value)
-    kind: Literal["url", "path"] = "url" if scheme and scheme.group(1).lower() in ("http", "https") else "path"
-    return ImageTask(index, value, given_id or value, kind, value, side)
+    return bool(scheme) and scheme.group(1).lower() in ("http", "https")  # type: ignore[union-attr]
 
 
 def parse_images(images: Any, default_side: str | None = None) -> Iterator[ImageTask | ImageValidationError]:
@@ -73,39 +110,15 @@ def parse_images(images: Any, default_side: str | None = None) -> Iterator[Image
             yield error
 
 
-def is_private_host(host: str) -> bool:
-    """Loopback, private or link-local addresses and intranet-looking names Huawei cannot reach."""
-    host = host.lower().strip("[]")
-    if not host or host == "localhost" or "." not in host or host.endswith(PRIVATE_SUFFIXES):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-
-
 def wants_download(url: str, mode: UrlMode) -> bool:
-    """Whether to fetch ``url`` ourselves (``download``) or let Huawei fetch it (``remote``)."""
+    """Whether the worker fetches ``url`` (``download``) or Huawei does (``remote``); ``auto`` downloads
+    only private and intranet hosts, which Huawei cannot reach (and the download policy then refuses them
+    unless they are in ``download_allowed_hosts``)."""
     if mode not in URL_MODES:
         raise ConfigurationError(f"url_mode must be one of {URL_MODES}, got {mode!r}")
     if mode == "auto":
-        return is_private_host(urlsplit(url).hostname or "")
+        return is_intranet_host(urlsplit(url).hostname or "")
     return mode == "download"
-
-
-def read_path(value: str, storage_reader: Callable[[str], bytes] | None) -> bytes:
-    """Read a local path or an object-storage URI; errors name the image."""
-    try:
-        if _SCHEME.match(value):
-            if storage_reader is None:
-                raise ImageValidationError(value, "storage", "no object-storage reader is configured")
-            return storage_reader(value)
-        return Path(value).expanduser().read_bytes()
-    except ImageValidationError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise ImageValidationError(value, "readable", f"{type(exc).__name__}: {exc}") from None
 
 
 def occurrence_keys(tasks: Iterable[ImageTask]) -> Iterator[tuple[ImageTask, str]]:

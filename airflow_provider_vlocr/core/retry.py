@@ -56,7 +56,9 @@ class RetryPolicy:
             try:
                 return call(), attempt
             except VlocrError as error:
-                if not error.retryable or attempt >= self.max_attempts:
+                cap = getattr(error, "max_retries", None)
+                limit = self.max_attempts if cap is None else min(self.max_attempts, cap + 1)
+                if not error.retryable or attempt >= limit:
                     raise
                 delay = self.delay_for(attempt, error)
                 if waited + delay > self.budget_seconds:
@@ -71,7 +73,7 @@ class RetryPolicy:
                     type(error).__name__,
                     f" {code}" if code else "",
                     attempt,
-                    self.max_attempts,
+                    limit,
                     delay,
                 )
                 sleep(delay)

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..core.download import download_image
+from ..core.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
 from ..core.engines.answers import AnswersEngine
 from ..core.engines.base import ReadingEngine, image_digest
 from ..core.engines.reading import LicenseReading, shape_result
-from ..core.errors import ApiError
+from ..core.errors import ApiError, DownloadError
 from ..core.images import MAX_BASE64_BYTES, MIN_SIDE_PX, sniff_format
 from ..core.models import SIDES, RecognizeOptions
 from .config import EmulatorConfig, SettingsPatch
@@ -297,13 +297,10 @@ class EmulatorApp:
         if not isinstance(url, str):
             raise EmulatorError(400, "AIS.0101", "The input parameter is invalid.")
         try:
-            return download_image(url, allowed_hosts=self.config.url_allowed_hosts)
-        except ApiError as error:
-            code = error.error_code or "ModelArts.4603"
-            not_allowed = code == "ModelArts.4601"
-            message = "The URL is not allowed." if not_allowed else "Obtaining the file from the URL failed."
-            raise EmulatorError(400, code, message) from None
-        except ValueError:
+            return download_image(url, DownloadPolicy.build(self.config.url_allowed_hosts))
+        except DownloadError as error:
+            if error.rule in URL_NOT_ALLOWED_RULES:
+                raise EmulatorError(400, "ModelArts.4601", "The URL is not allowed.") from None
             raise EmulatorError(400, "ModelArts.4603", "Obtaining the file from the URL failed.") from None
 
     def _check_image(self, image: bytes) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from ..core.arguments import parse_flag, parse_side
 from ..core.client import VehicleLicenseOcrClient
 from ..core.engines.base import RecognitionEngine
 from ..core.errors import ConfigurationError, VlocrError
@@ -132,14 +133,23 @@ class VehicleLicenseOcrHook(BaseHook):
         enterprise_project_id: str | None = None,
         image_name: str | None = None,
     ) -> OcrResponse:
-        """Recognise one licence image (bytes, or a URL Huawei downloads) and return the typed result."""
+        """Recognise one licence image (bytes, or a URL Huawei downloads) and return the typed result.
+
+        Any bad argument raises a :class:`VlocrError` subclass (``ConfigurationError`` for options,
+        ``ImageValidationError`` for the image or URL) naming the argument and the rule.
+        """
+        flags = {
+            "return_issuing_authority": return_issuing_authority,
+            "return_text_location": return_text_location,
+            "recognize_electronic_license": recognize_electronic_license,
+            "alarm": alarm,
+        }
+        if enterprise_project_id is not None and not isinstance(enterprise_project_id, str):
+            raise ConfigurationError("argument 'enterprise_project_id' must be a string")
         options = RecognizeOptions(
-            side=side,
-            return_issuing_authority=return_issuing_authority,
-            return_text_location=return_text_location,
-            recognize_electronic_license=recognize_electronic_license,
-            alarm=alarm,
-            enterprise_project_id=enterprise_project_id,
+            side=parse_side(side),
+            enterprise_project_id=enterprise_project_id or None,
+            **{name: parse_flag(value, name) for name, value in flags.items()},
         )
         return self.engine.recognize(image=image, url=url, options=options, image_name=image_name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -16,9 +17,9 @@ from airflow.providers.common.compat.sdk import (
     ObjectStoragePath,
 )
 
+from ..core.arguments import parse_choice, parse_flag, parse_number, parse_side
 from ..core.batch import FatalBatchError, ImageTask, Outcome, Progress, run_batch
 from ..core.client import VehicleLicenseOcrClient
-from ..core.download import download_image
 from ..core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -27,7 +28,8 @@ from ..core.errors import (
     NotSubscribedError,
     PermissionDeniedError,
 )
-from ..core.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images, read_path, wants_download
+from ..core.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images
+from ..core.loading import ImageLoader
 from ..core.models import OcrResponse, RecognizeOptions
 from ..core.retry import RetryPolicy
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
@@ -38,8 +40,16 @@ FATAL_ERRORS = (ConfigurationError, AuthenticationError, PermissionDeniedError, 
 ON_ERROR = ("fail", "continue")
 
 
-def _read_storage(uri: str) -> bytes:
-    data: bytes = ObjectStoragePath(uri).read_bytes()
+def _read_storage(uri: str, max_bytes: int) -> bytes:
+    """Read an object-storage URI through ``ObjectStoragePath`` (and the store's connection), at most
+    ``max_bytes``; any failure of the store ends as this image's ``readable`` error."""
+    try:
+        with ObjectStoragePath(uri).open("rb") as handle:
+            data: bytes = handle.read(max_bytes + 1)
+    except Exception as exc:
+        raise ImageValidationError(uri, "readable", f"cannot read the object ({type(exc).__name__})") from None
+    if len(data) > max_bytes:
+        raise ImageValidationError(uri, "max-size", f"more than the cap of {max_bytes} bytes")
     return data
 
 
@@ -55,8 +65,14 @@ class VehicleLicenseOcrOperator(BaseOperator):
     :param recognize_electronic_license: accept electronic licences.
     :param alarm: ask for occlusion / border-integrity warnings.
     :param url_mode: ``remote`` (Huawei fetches URLs), ``download`` (we fetch and send base64, for private URLs),
-        ``auto`` (download only loopback, private and intranet hosts).
-    :param download_allowed_hosts: hosts we may download from (``None``: any).
+        ``auto`` (we fetch loopback, private and intranet hosts, when ``download_allowed_hosts`` allows them;
+        Huawei fetches public ones).
+    :param download_allowed_hosts: private host names (``intranet.example``, ``*.corp.example``), addresses and
+        networks (``10.1.0.0/16``) the worker may download from; public hosts always may. Link-local (cloud
+        metadata) addresses only when listed as that exact address. Default: none.
+    :param allowed_local_roots: directories under which local paths and ``file://`` items may be read (after
+        resolving symlinks and ``..``). Default: none, so no local file is read.
+    :param download_timeout: total seconds one download may take, redirects included (default 60).
     :param engine: ``huaweicloud`` or ``local``; default: the connection's ``engine`` extra.
     :param max_concurrency: images in flight at once.
     :param max_requests_per_second: client-side limit on OCR calls, retries included.
@@ -104,6 +120,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
         alarm: bool = False,
         url_mode: UrlMode = "auto",
         download_allowed_hosts: list[str] | None = None,
+        allowed_local_roots: list[str] | None = None,
+        download_timeout: float | None = None,
         engine: str | None = None,
         max_concurrency: int = 4,
         max_requests_per_second: float | None = None,
@@ -119,8 +137,6 @@ class VehicleLicenseOcrOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.images = images
         self.vlocr_conn_id = vlocr_conn_id
         self.side = side
@@ -130,6 +146,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.alarm = alarm
         self.url_mode = url_mode
         self.download_allowed_hosts = download_allowed_hosts
+        self.allowed_local_roots = allowed_local_roots
+        self.download_timeout = download_timeout
         self.engine = engine
         self.max_concurrency = max_concurrency
         self.max_requests_per_second = max_requests_per_second
@@ -142,20 +160,44 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.merge_pages = merge_pages
         self.redact_pii = redact_pii
         self.pii_salt = pii_salt
-        if not any(_is_template(v) for v in (on_error, url_mode, max_error_ratio, redact_pii)):
-            self._validate()
+        if not any(_is_template(getattr(self, name)) for name in self.template_fields if name != "images"):
+            self._validate()  # a bad literal argument fails at DAG parse time
 
     def _validate(self) -> None:
-        """Check the policy arguments (again after templates are rendered)."""
-        if self.on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of {ON_ERROR}, got {self.on_error!r}")
-        if self.url_mode not in URL_MODES:
-            raise ValueError(f"url_mode must be one of {URL_MODES}, got {self.url_mode!r}")
-        if self.redact_pii not in PII_MODES:
-            raise ValueError(f"redact_pii must be one of {PII_MODES}, got {self.redact_pii!r}")
-        self.max_error_ratio = float(self.max_error_ratio)
-        if not 0 <= self.max_error_ratio <= 1:
-            raise ValueError(f"max_error_ratio must be within [0, 1], got {self.max_error_ratio}")
+        """Check and normalise every argument (again after templates are rendered); ``ConfigurationError``
+        names the argument and the value."""
+        self.side = parse_side(self.side)
+        for name in ("return_issuing_authority", "return_text_location", "recognize_electronic_license", "alarm"):
+            setattr(self, name, parse_flag(getattr(self, name), name, allow_none=False))
+        for name in ("records", "merge_pages"):
+            setattr(self, name, parse_flag(getattr(self, name), name, allow_none=False))
+        self.records = bool(self.records or self.merge_pages)
+        self.url_mode = parse_choice(self.url_mode, "url_mode", URL_MODES)  # type: ignore[assignment]
+        self.on_error = parse_choice(self.on_error, "on_error", ON_ERROR)
+        self.redact_pii = parse_choice(self.redact_pii, "redact_pii", PII_MODES)
+        self.max_error_ratio = parse_number(self.max_error_ratio, "max_error_ratio", minimum=0, maximum=1)
+        self.max_concurrency = int(parse_number(self.max_concurrency, "max_concurrency", minimum=1, integer=True))
+        self.progress_interval = parse_number(self.progress_interval, "progress_interval", minimum=0.01)
+        if self.max_requests_per_second is not None:
+            self.max_requests_per_second = parse_number(
+                self.max_requests_per_second, "max_requests_per_second", minimum=0.001
+            )
+        if self.download_timeout is not None:
+            self.download_timeout = parse_number(self.download_timeout, "download_timeout", minimum=0.1)
+        if self.engine is not None and not isinstance(self.engine, str):
+            raise ConfigurationError(f"argument 'engine' must be a string, got {type(self.engine).__name__}")
+        self._loader(engine_fetches_urls=False)  # checks download_allowed_hosts and allowed_local_roots
+
+    def _loader(self, *, engine_fetches_urls: bool, timeout: tuple[float, float] | None = None) -> ImageLoader:
+        return ImageLoader.build(
+            timeout=timeout,
+            url_mode=self.url_mode,
+            allowed_hosts=self.download_allowed_hosts,
+            local_roots=self.allowed_local_roots,
+            storage_reader=_read_storage,
+            engine_fetches_urls=engine_fetches_urls,
+            deadline_seconds=self.download_timeout,
+        )
 
     # -- building blocks -------------------------------------------------------------------------------
     def make_hook(self) -> VehicleLicenseOcrHook:
@@ -170,30 +212,24 @@ class VehicleLicenseOcrOperator(BaseOperator):
     def _options(self) -> RecognizeOptions:
         return RecognizeOptions(
             side=self.side or None,
-            return_issuing_authority=_flag(self.return_issuing_authority),
-            return_text_location=_flag(self.return_text_location),
-            recognize_electronic_license=_flag(self.recognize_electronic_license),
-            alarm=_flag(self.alarm),
+            return_issuing_authority=self.return_issuing_authority,
+            return_text_location=self.return_text_location,
+            recognize_electronic_license=self.recognize_electronic_license,
+            alarm=self.alarm,
         )
 
     def _processor(self, hook: VehicleLicenseOcrHook, options: RecognizeOptions) -> Any:
         engine = hook.engine
-        remote_capable = isinstance(engine, VehicleLicenseOcrClient)
+        loader = self._loader(
+            engine_fetches_urls=isinstance(engine, VehicleLicenseOcrClient), timeout=hook.settings.timeout
+        )
 
         def process(task: ImageTask) -> OcrResponse:
             item_options = options.model_copy(update={"side": task.side}) if task.side else options
-            if task.kind == "url":
-                assert isinstance(task.value, str)
-                if remote_capable and not wants_download(task.value, self.url_mode):
-                    return engine.recognize(url=task.value, options=item_options, image_name=task.source)
-                image = download_image(task.value, allowed_hosts=self.download_allowed_hosts)
-            elif task.kind == "path":
-                assert isinstance(task.value, str)
-                image = read_path(task.value, _read_storage)
-            else:
-                assert isinstance(task.value, bytes)
-                image = task.value
-            return engine.recognize(image=image, options=item_options, image_name=task.source)
+            loaded = loader.load(task)
+            if isinstance(loaded, str):
+                return engine.recognize(url=loaded, options=item_options, image_name=task.source)
+            return engine.recognize(image=loaded, options=item_options, image_name=task.source)
 
         return process
 
@@ -201,8 +237,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
     def execute(self, context: Any) -> Any:
         try:
             self._validate()
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from None
+        except ConfigurationError as error:
+            raise AirflowFailException(f"bad operator argument: {error}") from None
         started = time.monotonic()
         parsed = list(parse_images(self.images, self.side or None))
         tasks = [t for t in parsed if isinstance(t, ImageTask)]
@@ -211,6 +247,9 @@ class VehicleLicenseOcrOperator(BaseOperator):
         todo = [task for task in tasks if keys[task.index] not in previous]
         if len(todo) < len(tasks):
             self.log.info("Resuming: %d image(s) already recorded as ok are not sent again", len(tasks) - len(todo))
+        duplicate_of = _duplicates(todo)  # the same image twice in a batch is sent (and billed) once
+        todo = [task for task in todo if task.index not in duplicate_of]
+        firsts: dict[int, tuple[dict[str, Any], BaseException | None]] = {}
         progress = Progress(total=len(parsed))
         hook = self.make_hook()
         try:
@@ -256,9 +295,17 @@ class VehicleLicenseOcrOperator(BaseOperator):
                     elif keys[entry.index] in previous:
                         progress.add(skipped=True)
                         emit(previous[keys[entry.index]])
+                    elif entry.index in duplicate_of:
+                        first, first_error = firsts[duplicate_of[entry.index]]
+                        progress.add(first_error)
+                        copy = {**json.loads(json.dumps(first)), "source": entry.source, "id": entry.id}
+                        emit({**copy, "key": keys[entry.index], "duplicate_of": first["key"]})
                     else:
                         outcome = next(outcomes)
-                        emit(_outcome_record(outcome, keys[outcome.task.index]))
+                        record = _outcome_record(outcome, keys[outcome.task.index])
+                        if outcome.task.index in duplicate_of.values():
+                            firsts[outcome.task.index] = (json.loads(json.dumps(record)), outcome.error)
+                        emit(record)
                 for _ in outcomes:  # runs the generator to its end (final progress line)
                     pass
             except FatalBatchError as exc:
@@ -374,11 +421,18 @@ def _lines(handle: IO[str]) -> Iterator[str]:
             yield line
 
 
-def _flag(value: Any) -> bool:
-    """Template-rendered booleans arrive as strings."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
+def _duplicates(tasks: list[ImageTask]) -> dict[int, int]:
+    """Index of each task that repeats an earlier one (same source and side) -> index of that first one."""
+    first: dict[tuple[str, str, str | None], int] = {}
+    repeats: dict[int, int] = {}
+    for task in tasks:
+        value = task.value if isinstance(task.value, str) else hashlib.sha256(task.value).hexdigest()
+        identity = (task.kind, value, task.side)
+        if identity in first:
+            repeats[task.index] = first[identity]
+        else:
+            first[identity] = task.index
+    return repeats
 
 
 def _outcome_record(outcome: Outcome, key: str | None) -> dict[str, Any]:

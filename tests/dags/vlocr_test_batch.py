@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from airflow.sdk import DAG, task
 
 from airflow_provider_vlocr.core.retry import RetryPolicy
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
+
+# Tests write their images under the temp dir and serve URLs on loopback; both must be allowed explicitly.
+ALLOWED = {"allowed_local_roots": [tempfile.gettempdir()], "download_allowed_hosts": ["127.0.0.1", "localhost"]}
 
 with DAG(
     dag_id="vlocr_test_batch",
@@ -27,6 +31,7 @@ with DAG(
         on_error="{{ params.on_error }}",
         max_error_ratio="{{ params.max_error_ratio }}",
         progress_interval=0.2,
+        **ALLOWED,
     )
 
     @task
@@ -49,7 +54,7 @@ with DAG(
     def batches(params: Any = None) -> list[list[str]]:
         return list(params["batches"])
 
-    mapped = VehicleLicenseOcrOperator.partial(task_id="ocr_mapped", side="front", max_concurrency=2).expand(
+    mapped = VehicleLicenseOcrOperator.partial(task_id="ocr_mapped", side="front", max_concurrency=2, **ALLOWED).expand(
         images=batches()
     )
 
@@ -73,6 +78,7 @@ with DAG(
         merge_pages=True,
         redact_pii="{{ params.redact_pii }}",
         max_error_ratio=1.0,
+        **ALLOWED,
     )
 
 with DAG(
@@ -87,4 +93,4 @@ with DAG(
     def kwargs_list(params: Any = None) -> list[dict[str, Any]]:
         return list(params["kwargs"])
 
-    VehicleLicenseOcrOperator.partial(task_id="ocr_kwargs", max_concurrency=2).expand_kwargs(kwargs_list())
+    VehicleLicenseOcrOperator.partial(task_id="ocr_kwargs", max_concurrency=2, **ALLOWED).expand_kwargs(kwargs_list())

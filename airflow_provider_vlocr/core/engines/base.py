@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from ..client import prepare_call
-from ..download import download_image
+from ..download import DownloadPolicy, download_image
 from ..errors import ApiError
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
@@ -38,7 +38,8 @@ class RecognitionEngine(Protocol):
 class ReadingEngine(ABC):
     """A local engine: reads a :class:`LicenseReading` from image bytes, then shapes it like the API.
 
-    URLs are downloaded with the same safety rules as the operator's download mode.
+    URLs are downloaded under the same download policy as the operator's download mode: public hosts, plus the
+    private hosts, addresses and networks in ``allowed_url_hosts``.
     """
 
     name = "local"
@@ -63,7 +64,7 @@ class ReadingEngine(ABC):
         try:
             if image is None:
                 assert url is not None
-                image = download_image(url, allowed_hosts=self.allowed_url_hosts)
+                image = download_image(url, DownloadPolicy.build(self.allowed_url_hosts), name=name)
             check_image(image, name)
             reading = self.read(image, image_name=name, side_hint=options.side)
             if options.side is None:  # a local engine sees which pages are there
