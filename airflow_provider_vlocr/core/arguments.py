@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ConfigurationError
-from .models import SIDES
+from .schema import SIDES
 
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from .batch import ImageTask
 from .errors import ConfigurationError, ImageValidationError
-from .models import SIDES
 from .netpolicy import is_intranet_host
+from .schema import SIDES
 
 UrlMode = Literal["remote", "download", "auto"]
 URL_MODES = ("remote", "download", "auto")

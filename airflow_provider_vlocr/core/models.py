@@ -7,41 +7,13 @@ Huawei adds tomorrow reaches the user instead of being dropped, as the official 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Side = Literal["front", "back", "double_side"]
-SIDES: tuple[str, ...] = ("front", "back", "double_side")
+from .schema import BACK_FIELDS, BODY_OPTIONS, ELECTRONIC_FIELDS, FRONT_FIELDS, SIDES, Side
 
-FRONT_FIELDS: tuple[str, ...] = (
-    "number",
-    "vehicle_type",
-    "name",
-    "address",
-    "use_character",
-    "model",
-    "vin",
-    "engine_no",
-    "register_date",
-    "issue_date",
-    "issuing_authority",
-)
-BACK_FIELDS: tuple[str, ...] = (
-    "number",
-    "file_no",
-    "approved_passengers",
-    "gross_mass",
-    "unladen_mass",
-    "approved_load",
-    "dimension",
-    "traction_mass",
-    "remarks",
-    "inspection_record",
-    "code_number",
-    "energy_type",
-)
-ELECTRONIC_FIELDS: tuple[str, ...] = ("color", "mandatory_scrapping_date", "status")
+__all__ = ["BACK_FIELDS", "ELECTRONIC_FIELDS", "FRONT_FIELDS", "SIDES", "Side"]  # re-exported for callers
 
 # Text location: field name -> four [x, y] points (top-left, top-right, bottom-right, bottom-left).
 TextLocation = dict[str, Any]
@@ -63,8 +35,7 @@ class RecognizeOptions(BaseModel):
 
     def body_fields(self) -> dict[str, Any]:
         """Body fields in the SDK's key order, leaving out what is unset."""
-        order = ("side", "return_issuing_authority", "return_text_location", "recognize_electronic_license", "alarm")
-        return {key: getattr(self, key) for key in order if getattr(self, key) is not None}
+        return {key: getattr(self, key) for key in BODY_OPTIONS if getattr(self, key) is not None}
 
 
 def request_body(*, image_b64: str | None, url: str | None, options: RecognizeOptions) -> bytes:

@@ -23,14 +23,14 @@ from ..core.engines.base import ReadingEngine, image_digest
 from ..core.engines.reading import LicenseReading, shape_result
 from ..core.errors import ApiError, DownloadError
 from ..core.images import MAX_BASE64_BYTES, MIN_SIDE_PX, sniff_format
-from ..core.models import SIDES, RecognizeOptions
+from ..core.models import RecognizeOptions
+from ..core.schema import BOOLEAN_OPTIONS, SIDES
 from .config import EmulatorConfig, SettingsPatch
 from .gateway import Gateway, RawRequest
 from .state import AkLockout, Counters, EmulatorError, IssuedToken, RateLimiter, TokenStore
 
 log = logging.getLogger(__name__)
 OCR_PATH = re.compile(r"^/v2/([^/]+)/ocr/vehicle-license/?$")
-BOOLEAN_OPTIONS = ("return_issuing_authority", "return_text_location", "recognize_electronic_license", "alarm")
 IAM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..core.schema import BACK_FIELDS, FRONT_FIELDS
 from .model import Finding, Severity, VehicleRecord
 from .normalise import (
     normalise_plate,
@@ -21,10 +22,8 @@ from .normalise import (
 from .plates import battery_electric, check_plate
 from .vin import VIN_RE, check_digit, check_digit_ok, model_year, repair
 
-FRONT_KEYS = ("number", "vehicle_type", "name", "address", "use_character", "model", "vin", "engine_no",
-              "register_date", "issue_date", "issuing_authority")  # fmt: skip
-BACK_KEYS = ("number", "file_no", "approved_passengers", "gross_mass", "unladen_mass", "approved_load", "dimension",
-             "traction_mass", "remarks", "inspection_record", "code_number", "energy_type")  # fmt: skip
+FRONT_KEYS = FRONT_FIELDS
+BACK_KEYS = BACK_FIELDS
 SMALL_PASSENGER_TYPES = ("小型轿车", "小型普通客车", "小型越野客车", "微型轿车", "小型专用客车")
 FUEL_ONLY = ("汽油", "柴油", "天然气", "液化石油气")
 ELECTRIC = ("纯电动", "插电式混合动力", "燃料电池", "增程式")

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from ..core.schema import PLATE_SEPARATORS
+
 NOT_APPLICABLE = {"", "--", "-", "—", "——", "/", "无", "－－"}
 _DATE = re.compile(r"^\s*(\d{4})\s*[-./年]?\s*(\d{1,2})\s*[-./月]?\s*(\d{1,2})\s*日?\s*$")
 _MASS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kg|KG|Kg|千克)?\s*$")
 _PASSENGERS = re.compile(r"^\s*(\d{1,3})\s*人?\s*$")
 _DIMENSION = re.compile(r"^\s*(\d{3,5})\s*[×xX*]\s*(\d{3,4})\s*[×xX*]\s*(\d{3,4})\s*(mm|毫米)?\s*$")
 _INSPECTION = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
-PLATE_SEPARATORS = re.compile(r"[\s·.\-_•・]")
 
 
 def parse_date(text: str | None) -> date | None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
+from ..core.schema import PROVINCE_ABBREVIATIONS
+
+PROVINCES = PROVINCE_ABBREVIATIONS
 _ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 AUTHORITIES: dict[str, str] = {
     "京": _ALL, "津": _ALL, "沪": _ALL, "渝": _ALL,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ..core.schema import VIN_LETTERS
+
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{8}[X0-9][A-HJ-NPR-Z0-9]{8}$")
 TRANSLITERATION = {
     **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+    **dict(zip(VIN_LETTERS, [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
                strict=True)),
 }  # fmt: skip
 WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)

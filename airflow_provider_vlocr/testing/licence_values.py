@@ -6,6 +6,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..core.schema import VIN_ALPHABET, VIN_LETTERS
+
 PROVINCES = {  # plate abbreviation: (province name, cities with their plate authority letters)
     "京": ("北京市", [("北京", "ABCEFGHJKLMNPQ")]),
     "沪": ("上海市", [("上海", "ABCDEFGHJKLMN")]),
@@ -40,8 +42,8 @@ TRUCK_TYPES = ["重型厢式货车", "轻型普通货车", "重型半挂牵引�
 CAR_USES = ["非营运", "非营运", "非营运", "租赁", "出租客运", "营运"]
 TRUCK_USES = ["货运", "营运", "非营运"]
 WMIS = ["LFV", "LSV", "LGB", "LVS", "LBE", "LHG", "LSG", "LDC", "LGX", "LZW", "LFG", "LVG"]
-VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ",
+VIN_CHARS = VIN_ALPHABET
+VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip(VIN_LETTERS,
               [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9], strict=True))}  # fmt: skip
 VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
 YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"

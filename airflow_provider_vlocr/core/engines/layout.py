@@ -21,6 +21,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ...records.plates import check_plate
+from ..schema import (
+    ABBREVIATION_OF_PROVINCE,
+    MASS_FIELDS,
+    PLATE_SEPARATORS,
+    PROVINCE_ABBREVIATIONS,
+    PROVINCE_NAMES,
+    VIN_ALPHABET,
+)
 from .reading import LicenseReading, PageReading
 
 Point = tuple[float, float]
@@ -58,9 +66,8 @@ ENGLISH_LABELS = re.compile(
     re.IGNORECASE,
 )
 TITLE_WORDS = ("中华人民共和国", "机动车行驶证", "行驶证")
-PROVINCE_CHARS = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
-VIN_ALLOWED = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-MASS_FIELDS = ("gross_mass", "unladen_mass", "approved_load", "traction_mass")
+PROVINCE_CHARS = PROVINCE_ABBREVIATIONS
+VIN_ALLOWED = VIN_ALPHABET
 
 
 def _t2s() -> Callable[[str], str]:
@@ -412,7 +419,7 @@ def _plate_shape(province: str, rest: str) -> str:
 def clean_plate(text: str) -> str:
     """The plate in a value: the first reading that GA 36-2018 accepts, dropping strokes of the province
     character read as letters (``J川IAC18D6`` -> ``川AC18D6``)."""
-    text = re.sub(r"[\s·.\-_•・]", "", text)
+    text = PLATE_SEPARATORS.sub("", text)
     text = re.sub(r"^(?:J|I|l|\|)(?:I|l|\||1){2}(?=[A-Za-z])", "川", text)  # 川 read as "JII" / "III"
     text = text.upper()
     match = re.search(f"([{PROVINCE_CHARS}])([A-Z0-9]{{5,8}})", text)
@@ -606,13 +613,8 @@ def _fallbacks(card: Card, fields: dict[str, str], locations: dict[str, list[lis
                 break
 
 
-PROVINCES = (
-    "北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
-    "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区",
-    "海南省", "重庆市", "四川省", "贵州省", "云南省", "西藏自治区", "陕西省", "甘肃省", "青海省",
-    "宁夏回族自治区", "新疆维吾尔自治区",
-)  # fmt: skip
-ABBREVIATIONS = dict(zip(PROVINCES, "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新", strict=True))
+PROVINCES = PROVINCE_NAMES
+ABBREVIATIONS = ABBREVIATION_OF_PROVINCE
 
 
 def complete_seal(seal: str, hints: str) -> str:
