@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_vlocr.core.client import VehicleLicenseOcrClient
+from airflow_provider_vlocr.core.connection import ConnectionSettings
+from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from airflow_provider_vlocr.core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -21,7 +22,6 @@ from airflow_provider_vlocr.core.errors import (
 )
 from airflow_provider_vlocr.core.models import RecognizeOptions
 from airflow_provider_vlocr.core.retry import RetryPolicy
-from airflow_provider_vlocr.core.settings import ConnectionSettings
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from tests.samples import BACK, FRONT, double_reading, front_reading, make_image
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_vlocr.core.signing import sdk_date, sign_request
+from airflow_provider_vlocr.core.engines.huaweicloud.signing import sdk_date, sign_request
 from airflow_provider_vlocr.emulator.config import DEMO_AK, DEMO_SK, DEMO_TEMP_AK, DEMO_TEMP_SK
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle, start_emulator_process
 from tests.samples import FRONT, double_reading, front_reading, make_image

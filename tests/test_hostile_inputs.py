@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from airflow_provider_vlocr.core.download import DownloadPolicy, download_image
 from airflow_provider_vlocr.core.engines.answers import AnswersEngine
 from airflow_provider_vlocr.core.errors import (
     ConfigurationError,
@@ -27,6 +26,7 @@ from airflow_provider_vlocr.core.errors import (
     InvalidRequestError,
     VlocrError,
 )
+from airflow_provider_vlocr.core.fetch.download import DownloadPolicy, download_image
 from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from tests.hostile import HostileServer, SilentListener, connect_attempts

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_vlocr.core.client import VehicleLicenseOcrClient
+from airflow_provider_vlocr.core.connection import ConnectionSettings
+from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from airflow_provider_vlocr.core.models import RecognizeOptions
-from airflow_provider_vlocr.core.settings import ConnectionSettings
 from airflow_provider_vlocr.emulator.config import DEMO_AK, DEMO_SK
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from tests.samples import BACK, FRONT, double_reading, make_image

@@ -119,8 +119,8 @@ def test_model_loaded_once_and_shared_by_threads(samples: dict[str, Sample], mon
 
 
 def test_emulator_recognises_with_the_offline_engine(samples: dict[str, Sample]) -> None:
-    from airflow_provider_vlocr.core.client import VehicleLicenseOcrClient
-    from airflow_provider_vlocr.core.settings import ConnectionSettings
+    from airflow_provider_vlocr.core.connection import ConnectionSettings
+    from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient
     from airflow_provider_vlocr.emulator import EmulatorConfig, EmulatorServer
 
     with EmulatorServer(EmulatorConfig(engine="local")) as server:

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from airflow_provider_vlocr.core.errors import ConfigurationError
-from airflow_provider_vlocr.core.netpolicy import (
+from airflow_provider_vlocr.core.fetch.netpolicy import (
     HostAllowList,
     HostRefused,
     address_class,

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_vlocr.core.connection import ConnectionSettings, parse_timeout
+from airflow_provider_vlocr.core.engines.huaweicloud.http import parse_retry_after
 from airflow_provider_vlocr.core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -19,9 +21,7 @@ from airflow_provider_vlocr.core.errors import (
     UrlFetchFailedError,
     classify_api_error,
 )
-from airflow_provider_vlocr.core.http import parse_retry_after
 from airflow_provider_vlocr.core.retry import RetryPolicy
-from airflow_provider_vlocr.core.settings import ConnectionSettings, parse_timeout
 
 PASSWORD = {"login": "u", "password": "p", "extras": {"domain_name": "d"}}
 

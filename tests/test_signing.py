@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from airflow_provider_vlocr.core.signing import (
+from airflow_provider_vlocr.core.engines.huaweicloud.signing import (
     canonical_uri,
     parse_authorization,
     sign_request,

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..core.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
 from ..core.engines.answers import AnswersEngine
 from ..core.engines.base import ReadingEngine, image_digest
 from ..core.engines.reading import LicenseReading, shape_result
 from ..core.errors import ApiError, DownloadError
+from ..core.fetch.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
 from ..core.images import MAX_BASE64_BYTES, MIN_SIDE_PX, sniff_format
 from ..core.models import RecognizeOptions
 from ..core.schema import BOOLEAN_OPTIONS, SIDES

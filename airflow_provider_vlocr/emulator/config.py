@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.download import LOOPBACK_HOSTS
+from ..core.fetch.download import LOOPBACK_HOSTS
 
 DEMO_PROJECT_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 DEMO_DOMAIN = "demo-account"

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..core.signing import parse_authorization, parse_sdk_date, verify_signature
+from ..core.engines.huaweicloud.signing import parse_authorization, parse_sdk_date, verify_signature
 from .config import EmulatorConfig
 from .state import AkLockout, EmulatorError, IssuedToken, TokenStore
 

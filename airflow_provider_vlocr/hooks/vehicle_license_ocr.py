@@ -8,13 +8,13 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from ..core.arguments import parse_flag, parse_side
-from ..core.client import VehicleLicenseOcrClient
+from ..core.connection import ConnectionSettings
 from ..core.engines.base import RecognitionEngine
+from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from ..core.errors import ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import RateLimiter
 from ..core.retry import RetryPolicy
-from ..core.settings import ConnectionSettings
 
 
 class VehicleLicenseOcrHook(BaseHook):

@@ -18,8 +18,10 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from ..core.arguments import parse_choice, parse_flag, parse_number, parse_side
-from ..core.batch import FatalBatchError, ImageTask, Outcome, Progress, run_batch
-from ..core.client import VehicleLicenseOcrClient
+from ..core.batch.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images
+from ..core.batch.loading import ImageLoader
+from ..core.batch.runner import FatalBatchError, ImageTask, Outcome, Progress, run_batch
+from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from ..core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -28,8 +30,6 @@ from ..core.errors import (
     NotSubscribedError,
     PermissionDeniedError,
 )
-from ..core.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images
-from ..core.loading import ImageLoader
 from ..core.models import OcrResponse, RecognizeOptions
 from ..core.retry import RetryPolicy
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook

@@ -9,11 +9,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from ..client import prepare_call
-from ..download import DownloadPolicy, download_image
 from ..errors import ApiError
+from ..fetch.download import DownloadPolicy, download_image
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
+from .huaweicloud.client import prepare_call
 from .reading import LicenseReading, shape_result
 
 

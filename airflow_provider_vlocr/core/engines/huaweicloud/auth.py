@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
-from .errors import AuthenticationError, TransportError
+from ...errors import AuthenticationError, TransportError
 from .http import TRANSPORT_HEADERS, SecretSink, dumps, error_from_response, transport_error
 from .signing import sign_request
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .batch import ImageTask
-from .errors import ConfigurationError, ImageValidationError
-from .netpolicy import is_intranet_host
-from .schema import SIDES
+from ..errors import ConfigurationError, ImageValidationError
+from ..fetch.netpolicy import is_intranet_host
+from ..schema import SIDES
+from .runner import ImageTask
 
 UrlMode = Literal["remote", "download", "auto"]
 URL_MODES = ("remote", "download", "auto")

@@ -12,10 +12,10 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
-from .. import __version__
-from .auth import VlocrAuth
-from .endpoints import vehicle_license_path
-from .errors import (
+from .... import __version__
+from ...batch.inputs import label_of
+from ...connection import ConnectionSettings
+from ...errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
@@ -23,13 +23,13 @@ from .errors import (
     TokenExpiredError,
     TransportError,
 )
+from ...images import check_image, encode_image
+from ...models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
+from ...ratelimit import RateLimiter
+from ...retry import RetryPolicy
+from .auth import VlocrAuth
+from .endpoints import vehicle_license_path
 from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
-from .images import check_image, encode_image
-from .inputs import label_of
-from .models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
-from .ratelimit import RateLimiter
-from .retry import RetryPolicy
-from .settings import ConnectionSettings
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"airflow-provider-vlocr/{__version__}"

@@ -12,8 +12,8 @@ from typing import Any
 
 import requests
 
-from .auth import AkSkAuth, PasswordTokenAuth, StaticTokenAuth, VlocrAuth
-from .endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
+from .engines.huaweicloud.auth import AkSkAuth, PasswordTokenAuth, StaticTokenAuth, VlocrAuth
+from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .errors import ConfigurationError
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token")

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import ApiError, VlocrError
-from .models import OcrResponse
+from ..errors import ApiError, VlocrError
+from ..models import OcrResponse
 
 log = logging.getLogger(__name__)
 Kind = Literal["url", "path", "bytes"]

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from .errors import DownloadError, DownloadUnavailableError
-from .images import MAX_BASE64_BYTES
+from ..errors import DownloadError, DownloadUnavailableError
+from ..images import MAX_BASE64_BYTES
 from .netpolicy import HostAllowList, HostRefused, IPAddress, vet_host
 
 MAX_DOWNLOAD_BYTES = MAX_BASE64_BYTES * 3 // 4  # the largest file whose base64 the API accepts

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .batch import ImageTask
-from .download import DownloadPolicy, download_image
-from .errors import ConfigurationError, ImageValidationError
+from ..errors import ConfigurationError, ImageValidationError
+from ..fetch.download import DownloadPolicy, download_image
+from ..fetch.localfiles import file_uri_path, parse_roots, read_local_file
 from .inputs import URL_MODES, UrlMode, wants_download
-from .localfiles import file_uri_path, parse_roots, read_local_file
+from .runner import ImageTask
 
 # Object stores read through the reader (Airflow's ObjectStoragePath with the store's own connection). Other
 # fsspec protocols (ftp, sftp, http, memory, zip, data, chained "a::b" URLs …) could reach what the download

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from .errors import ApiError, TransportError, classify_api_error
+from ...errors import ApiError, TransportError, classify_api_error
 
 # Headers that requests/urllib3 add for transport; Huawei's SDK adds them after signing, so they are not signed.
 TRANSPORT_HEADERS = ("content-length", "connection", "accept", "accept-encoding", "transfer-encoding")

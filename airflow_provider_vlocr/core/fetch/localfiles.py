@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigurationError, ImageValidationError
+from ..errors import ConfigurationError, ImageValidationError
 
 ROOTS_ARGUMENT = "allowed_local_roots"
 
