@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .core.engines.registry import ENGINES, OFFERED_ENGINES
 
 CONN_TYPE = "vlocr"
 HOOK_CLASS = "airflow_provider_vlocr.hooks.vehicle_license_ocr.VehicleLicenseOcrHook"
@@ -35,8 +36,9 @@ def connection_fields() -> dict[str, Any]:
         "timeout": _field("Timeout (connect, read)", "Seconds, e.g. '10,60' or one number for both.", default="10,60"),
         "engine": _field(
             "Engine",
-            "huaweicloud (default) or local (offline engine, needs the [local] extra).",
-            enum=["huaweicloud", "local", None],
+            "; ".join(f"{name}: {ENGINES[name].description}" for name in OFFERED_ENGINES),
+            ("string",),
+            enum=list(OFFERED_ENGINES),
             default="huaweicloud",
         ),
     }

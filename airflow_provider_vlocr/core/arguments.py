@@ -7,6 +7,19 @@ from typing import Any
 from .errors import ConfigurationError
 from .schema import SIDES
 
+MAX_LABEL_CHARS = 512
+
+
+def label_of(value: str) -> str:
+    """How a string item is named in records and messages: itself, unless it is a ``data:`` URI or huge
+    (input content is never echoed)."""
+    if value[:5].lower() == "data:":
+        return f"<data: URI of {len(value)} characters>"
+    if len(value) > MAX_LABEL_CHARS:
+        return f"<string of {len(value)} characters>"
+    return value
+
+
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 

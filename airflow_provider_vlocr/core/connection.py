@@ -6,18 +6,15 @@ This module knows nothing of Airflow: the hook turns an Airflow ``Connection`` i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-import requests
-
-from .engines.huaweicloud.auth import AkSkAuth, PasswordTokenAuth, StaticTokenAuth, VlocrAuth
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
+from .engines.registry import engine_spec
 from .errors import ConfigurationError
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token")
-ENGINES = ("huaweicloud", "local")
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 
@@ -93,8 +90,7 @@ class ConnectionSettings:
         if unknown:
             raise ConfigurationError(f"unknown connection extra(s) {unknown}; known: {sorted(known)}")
         engine = (_text(clean.get("engine")) or "huaweicloud").lower()
-        if engine not in ENGINES:
-            raise ConfigurationError(f"connection extra 'engine' must be one of {ENGINES}, got {engine!r}")
+        engine_spec(engine, "connection extra 'engine'")
         return cls(
             login=_text(login),
             password=password or None,
@@ -166,34 +162,3 @@ class ConnectionSettings:
                 "extra 'security_token' is only valid with 'access_key_id' and 'secret_access_key'"
             )
         return mode
-
-    def build_auth(
-        self,
-        session: requests.Session,
-        on_secret: Callable[[str], None],
-        refresh_margin_seconds: float = 600.0,
-    ) -> VlocrAuth:
-        """The :class:`VlocrAuth` for this connection's auth mode."""
-        mode = self.auth_mode()
-        for secret in self.secrets:
-            on_secret(secret)
-        if mode == "token":
-            assert self.token
-            return StaticTokenAuth(self.token)
-        if mode in ("aksk", "temporary-aksk"):
-            assert self.access_key_id and self.secret_access_key
-            return AkSkAuth(self.access_key_id, self.secret_access_key, self.security_token)
-        assert self.login and self.password and self.domain_name
-        return PasswordTokenAuth(
-            iam_endpoint=self.resolved_iam_endpoint,
-            domain_name=self.domain_name,
-            user_name=self.login,
-            password=self.password,
-            region=self.region,
-            project_id=self.project_id,
-            session=session,
-            timeout=self.timeout,
-            verify=self.verify_ssl,
-            refresh_margin_seconds=refresh_margin_seconds,
-            on_secret=on_secret,
-        )

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from ..core.engines.answers import AnswersEngine
 from ..core.engines.base import ReadingEngine, image_digest
 from ..core.engines.reading import LicenseReading, shape_result
+from ..core.engines.registry import ENGINES
 from ..core.errors import ApiError, DownloadError
 from ..core.fetch.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
 from ..core.images import MAX_BASE64_BYTES, MIN_SIDE_PX, sniff_format
@@ -51,18 +52,13 @@ def _iam_time(moment: float) -> str:
 def make_engine(config: EmulatorConfig) -> ReadingEngine:
     """The recognition engine: the offline engine when installed (``auto``/``local``), else the answers file."""
     if config.engine in ("auto", "local"):
-        try:
+        hint = ENGINES["local"].install_hint()
+        if hint is None:
             from ..core.engines.local import LocalEngine
-        except ImportError:
-            if config.engine == "local":
-                raise
-        else:
-            if LocalEngine.available():
-                return LocalEngine(allowed_url_hosts=config.url_allowed_hosts)
-            if config.engine == "local":
-                raise RuntimeError(
-                    "engine 'local' needs the [local] extra: pip install 'airflow-provider-vlocr[local]'"
-                )
+
+            return LocalEngine(allowed_url_hosts=config.url_allowed_hosts)
+        if config.engine == "local":
+            raise RuntimeError(hint)
     engine = (
         AnswersEngine.from_file(config.answers_file, allowed_url_hosts=config.url_allowed_hosts)
         if config.answers_file

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from ..core.arguments import parse_flag, parse_side
 from ..core.connection import ConnectionSettings
 from ..core.engines.base import RecognitionEngine
-from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
+from ..core.engines.registry import EngineContext, engine_spec
 from ..core.errors import ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import RateLimiter
 from ..core.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 
 
 class VehicleLicenseOcrHook(BaseHook):
@@ -54,7 +57,7 @@ class VehicleLicenseOcrHook(BaseHook):
         self.retry = retry
         self.refresh_margin_seconds = refresh_margin_seconds
         self.engine_override = engine
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the engine is built under it and reads the settings under it
         self._settings: ConnectionSettings | None = None
         self._engine: RecognitionEngine | None = None
 
@@ -75,45 +78,37 @@ class VehicleLicenseOcrHook(BaseHook):
 
     @property
     def engine_name(self) -> str:
+        """The engine argument, else the connection's ``engine`` extra (the connection is read only then)."""
         return self.engine_override or self.settings.engine
 
     @property
     def engine(self) -> RecognitionEngine:
-        """The recognition engine, built on first use and shared by all threads."""
-        settings = self.settings
+        """The recognition engine, built on first use and shared by all threads (see the engine registry)."""
+        name = self.engine_name
         with self._lock:
             if self._engine is None:
-                self._engine = self._build_engine(settings)
+                self._engine = self._build_engine(name)
             return self._engine
 
-    def _build_engine(self, settings: ConnectionSettings) -> RecognitionEngine:
-        name = self.engine_override or settings.engine
-        if name == "huaweicloud":
-            return VehicleLicenseOcrClient(
-                settings,
-                on_secret=mask_secret,
-                retry=self.retry,
-                pool_size=self.max_concurrency,
-                refresh_margin_seconds=self.refresh_margin_seconds,
-                rate_limiter=RateLimiter(self.max_requests_per_second) if self.max_requests_per_second else None,
-            )
-        if name == "local":
-            try:
-                from ..core.engines.local import LocalEngine
-            except ImportError as exc:
-                raise ConfigurationError(
-                    "engine 'local' needs the offline extra: pip install 'airflow-provider-vlocr[local]'"
-                ) from exc
-            return LocalEngine.shared()
-        raise ConfigurationError(f"unknown engine {name!r}; use 'huaweicloud' or 'local'")
+    def _build_engine(self, name: str) -> RecognitionEngine:
+        spec = engine_spec(name, "engine")
+        context = EngineContext(
+            settings=self.settings if spec.needs_connection else None,
+            on_secret=mask_secret,
+            retry=self.retry,
+            pool_size=self.max_concurrency,
+            refresh_margin_seconds=self.refresh_margin_seconds,
+            rate_limiter=RateLimiter(self.max_requests_per_second) if self.max_requests_per_second else None,
+        )
+        return spec.create(context)
 
     @property
     def client(self) -> VehicleLicenseOcrClient:
         """The Huawei Cloud client (only for the ``huaweicloud`` engine)."""
         engine = self.engine
-        if not isinstance(engine, VehicleLicenseOcrClient):
+        if engine.name != "huaweicloud":
             raise ConfigurationError(f"connection {self.vlocr_conn_id!r} uses engine {engine.name!r}, not huaweicloud")
-        return engine
+        return engine  # type: ignore[return-value]
 
     def get_conn(self) -> RecognitionEngine:
         """Airflow's conventional accessor: the recognition engine."""
@@ -156,14 +151,18 @@ class VehicleLicenseOcrHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Obtain a token / sign a project lookup; never an OCR call, never a secret in the message."""
         try:
-            engine = self.engine
-            if isinstance(engine, VehicleLicenseOcrClient):
-                project_id = engine.check_credentials()
+            spec = engine_spec(self.engine_name)
+            hint = spec.install_hint()
+            if hint:
+                return False, hint
+            if spec.name == "huaweicloud":
+                client = self.client
+                project_id = client.check_credentials()
                 return True, (
-                    f"Authenticated with {engine.auth.kind} auth; project {project_id} in region "
-                    f"{engine.settings.region}"
+                    f"Authenticated with {client.auth.kind} auth; project {project_id} in region "
+                    f"{client.settings.region}"
                 )
-            return True, f"Offline engine {engine.name!r} is ready"
+            return True, f"Engine {spec.name!r} is installed ({spec.description})"
         except VlocrError as error:
             return False, f"{type(error).__name__}: {error}"
         except Exception as error:  # the UI needs a message, not a traceback

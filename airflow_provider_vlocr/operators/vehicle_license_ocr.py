@@ -21,7 +21,6 @@ from ..core.arguments import parse_choice, parse_flag, parse_number, parse_side
 from ..core.batch.inputs import URL_MODES, UrlMode, occurrence_keys, parse_images
 from ..core.batch.loading import ImageLoader
 from ..core.batch.runner import FatalBatchError, ImageTask, Outcome, Progress, run_batch
-from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from ..core.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -220,9 +219,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
 
     def _processor(self, hook: VehicleLicenseOcrHook, options: RecognizeOptions) -> Any:
         engine = hook.engine
-        loader = self._loader(
-            engine_fetches_urls=isinstance(engine, VehicleLicenseOcrClient), timeout=hook.settings.timeout
-        )
+        loader = self._loader(engine_fetches_urls=engine.accepts_urls, timeout=hook.settings.timeout)
 
         def process(task: ImageTask) -> OcrResponse:
             item_options = options.model_copy(update={"side": task.side}) if task.side else options

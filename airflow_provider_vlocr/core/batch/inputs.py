@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ..arguments import label_of
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.netpolicy import is_intranet_host
 from ..schema import SIDES
@@ -23,19 +24,6 @@ from .runner import ImageTask
 UrlMode = Literal["remote", "download", "auto"]
 URL_MODES = ("remote", "download", "auto")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
-
-
-MAX_LABEL_CHARS = 512
-
-
-def label_of(value: str) -> str:
-    """How a string item is named in records and messages: itself, unless it is a ``data:`` URI or huge
-    (input content is never echoed)."""
-    if value[:5].lower() == "data:":
-        return f"<data: URI of {len(value)} characters>"
-    if len(value) > MAX_LABEL_CHARS:
-        return f"<string of {len(value)} characters>"
-    return value
 
 
 def as_list(images: Any) -> list[Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .base import ReadingEngine, image_digest
 from .reading import LicenseReading, unsupported
+from .registry import EngineContext
 
 
 class AnswersEngine(ReadingEngine):
@@ -54,3 +55,8 @@ class AnswersEngine(ReadingEngine):
         if reading is None:
             raise unsupported("image not in the answers file")
         return reading
+
+
+def create_engine(context: EngineContext) -> AnswersEngine:
+    """The registry's factory: answers from ``context.answers``."""
+    return AnswersEngine(context.answers, allowed_url_hosts=context.allowed_url_hosts)

@@ -1,4 +1,4 @@
-"""The engine interface shared by the cloud client, local engines, the hook and the emulator."""
+"""The engine interface shared by the cloud client, local engines, the hook and the emulator (no engine imported)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,43 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from ..errors import ApiError
+from ..arguments import label_of
+from ..errors import ApiError, ConfigurationError, ImageValidationError
 from ..fetch.download import DownloadPolicy, download_image
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
-from .huaweicloud.client import prepare_call
 from .reading import LicenseReading, shape_result
+
+
+def image_label(image: bytes | None, url: str | None, image_name: str | None) -> str:
+    """How an image is named in errors and logs."""
+    if image_name:
+        return image_name
+    if url:
+        return label_of(url)
+    return f"<{len(image or b'')} bytes>"
+
+
+def prepare_call(
+    image: bytes | None, url: str | None, options: RecognizeOptions | None, image_name: str | None
+) -> tuple[RecognizeOptions, str]:
+    """Check that exactly one of ``image`` (bytes) / ``url`` (an http(s) URL string) is given; the options to use
+    and the image's name. Bad arguments raise :class:`ImageValidationError`, never a ``TypeError``."""
+    if (image is None) == (url is None):
+        raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
+    if image is not None and not isinstance(image, bytes | bytearray):
+        hint = " (a data: URI? pass the decoded bytes)" if isinstance(image, str) and image[:5] == "data:" else ""
+        raise ImageValidationError(
+            image_name or "image", "image-type", f"image= must be bytes, got {type(image).__name__}{hint}"
+        )
+    if url is not None and not (isinstance(url, str) and url[:8].lower().startswith(("http://", "https://"))):
+        shown = label_of(url) if isinstance(url, str) else "url"
+        raise ImageValidationError(
+            image_name or shown, "url-scheme", f"url= must be an http(s) URL string, got {type(url).__name__}"
+        )
+    if options is not None and not isinstance(options, RecognizeOptions):
+        raise ConfigurationError(f"options= must be RecognizeOptions, got {type(options).__name__}")
+    return options or RecognizeOptions(), image_label(image, url, image_name)
 
 
 @runtime_checkable
@@ -22,6 +53,7 @@ class RecognitionEngine(Protocol):
     """Anything that turns one licence image into an :class:`OcrResponse`."""
 
     name: str
+    accepts_urls: bool  # fetches URLs itself; else the pipeline downloads them under its policy
 
     def recognize(
         self,
@@ -43,6 +75,7 @@ class ReadingEngine(ABC):
     """
 
     name = "local"
+    accepts_urls = False
 
     def __init__(self, *, allowed_url_hosts: Iterable[str] | None = None) -> None:
         self.allowed_url_hosts = None if allowed_url_hosts is None else tuple(allowed_url_hosts)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from .base import ReadingEngine
 from .layout import Point, label_count, parse_boxes
 from .reading import LicenseReading, unsupported
+from .registry import EngineContext
 
 log = logging.getLogger(__name__)
 RawBox = tuple[Sequence[Point], str, float]
@@ -103,6 +104,11 @@ class LocalEngine(ReadingEngine):
         if best is None or label_count(best) == 0:
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
         return best
+
+
+def create_engine(context: EngineContext) -> LocalEngine:
+    """The registry's factory: the process-wide engine (one model per worker process)."""
+    return LocalEngine.shared()
 
 
 def _unrotate(quad: Sequence[Point], turn: int, size: tuple[int, int]) -> list[Point]:

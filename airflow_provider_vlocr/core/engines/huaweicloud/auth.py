@@ -13,12 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.auth import AuthBase
 
 from ...errors import AuthenticationError, TransportError
+
+if TYPE_CHECKING:
+    from ...connection import ConnectionSettings
 from .http import TRANSPORT_HEADERS, SecretSink, dumps, error_from_response, transport_error
 from .signing import sign_request
 
@@ -261,3 +264,35 @@ class PasswordTokenAuth(VlocrAuth):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers[TOKEN_HEADER] = self.token().value
         return r
+
+
+def build_auth(
+    settings: ConnectionSettings,
+    session: requests.Session,
+    on_secret: Callable[[str], None],
+    refresh_margin_seconds: float = 600.0,
+) -> VlocrAuth:
+    """The :class:`VlocrAuth` for the connection's auth mode (every secret handed to ``on_secret`` first)."""
+    mode = settings.auth_mode()
+    for secret in settings.secrets:
+        on_secret(secret)
+    if mode == "token":
+        assert settings.token
+        return StaticTokenAuth(settings.token)
+    if mode in ("aksk", "temporary-aksk"):
+        assert settings.access_key_id and settings.secret_access_key
+        return AkSkAuth(settings.access_key_id, settings.secret_access_key, settings.security_token)
+    assert settings.login and settings.password and settings.domain_name
+    return PasswordTokenAuth(
+        iam_endpoint=settings.resolved_iam_endpoint,
+        domain_name=settings.domain_name,
+        user_name=settings.login,
+        password=settings.password,
+        region=settings.region,
+        project_id=settings.project_id,
+        session=session,
+        timeout=settings.timeout,
+        verify=settings.verify_ssl,
+        refresh_margin_seconds=refresh_margin_seconds,
+        on_secret=on_secret,
+    )

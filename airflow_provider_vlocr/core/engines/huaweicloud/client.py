@@ -13,13 +13,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .... import __version__
-from ...batch.inputs import label_of
 from ...connection import ConnectionSettings
 from ...errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
-    ImageValidationError,
     TokenExpiredError,
     TransportError,
 )
@@ -27,7 +25,9 @@ from ...images import check_image, encode_image
 from ...models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
 from ...ratelimit import RateLimiter
 from ...retry import RetryPolicy
-from .auth import VlocrAuth
+from ..base import prepare_call
+from ..registry import EngineContext
+from .auth import VlocrAuth, build_auth
 from .endpoints import vehicle_license_path
 from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
 
@@ -43,37 +43,6 @@ def make_session(pool_size: int) -> requests.Session:
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
-
-
-def image_label(image: bytes | None, url: str | None, image_name: str | None) -> str:
-    """How an image is named in errors and logs."""
-    if image_name:
-        return image_name
-    if url:
-        return label_of(url)
-    return f"<{len(image or b'')} bytes>"
-
-
-def prepare_call(
-    image: bytes | None, url: str | None, options: RecognizeOptions | None, image_name: str | None
-) -> tuple[RecognizeOptions, str]:
-    """Check that exactly one of ``image`` (bytes) / ``url`` (an http(s) URL string) is given; the options to use
-    and the image's name. Bad arguments raise :class:`ImageValidationError`, never a ``TypeError``."""
-    if (image is None) == (url is None):
-        raise ConfigurationError("recognize() needs exactly one of image= (bytes) or url=")
-    if image is not None and not isinstance(image, bytes | bytearray):
-        hint = " (a data: URI? pass the decoded bytes)" if isinstance(image, str) and image[:5] == "data:" else ""
-        raise ImageValidationError(
-            image_name or "image", "image-type", f"image= must be bytes, got {type(image).__name__}{hint}"
-        )
-    if url is not None and not (isinstance(url, str) and url[:8].lower().startswith(("http://", "https://"))):
-        shown = label_of(url) if isinstance(url, str) else "url"
-        raise ImageValidationError(
-            image_name or shown, "url-scheme", f"url= must be an http(s) URL string, got {type(url).__name__}"
-        )
-    if options is not None and not isinstance(options, RecognizeOptions):
-        raise ConfigurationError(f"options= must be RecognizeOptions, got {type(options).__name__}")
-    return options or RecognizeOptions(), image_label(image, url, image_name)
 
 
 @dataclass(frozen=True)
@@ -93,6 +62,7 @@ class VehicleLicenseOcrClient:
     """Calls ``POST {endpoint}/v2/{project_id}/ocr/vehicle-license``; thread-safe, one session per client."""
 
     name = "huaweicloud"
+    accepts_urls = True  # Huawei downloads URLs itself
 
     def __init__(
         self,
@@ -110,7 +80,7 @@ class VehicleLicenseOcrClient:
         self.rate_limiter = rate_limiter
         self.retry = retry or RetryPolicy()
         self.session = session or make_session(pool_size)
-        self.auth: VlocrAuth = settings.build_auth(self.session, on_secret, refresh_margin_seconds)
+        self.auth: VlocrAuth = build_auth(settings, self.session, on_secret, refresh_margin_seconds)
         self._sleep = sleep
         self._project_lock = threading.Lock()
         self._project_id = settings.project_id
@@ -264,3 +234,17 @@ class VehicleLicenseOcrClient:
                 f"({project_id!r})"
             )
         return project_id
+
+
+def create_engine(context: EngineContext) -> VehicleLicenseOcrClient:
+    """The registry's factory: a client for the connection in ``context``."""
+    if context.settings is None:
+        raise ConfigurationError("engine 'huaweicloud' needs a vlocr connection with credentials")
+    return VehicleLicenseOcrClient(
+        context.settings,
+        on_secret=context.on_secret,
+        retry=context.retry,
+        pool_size=context.pool_size,
+        refresh_margin_seconds=context.refresh_margin_seconds,
+        rate_limiter=context.rate_limiter,
+    )

@@ -1,0 +1,123 @@
+"""The engines by name: what each can do, what it needs, and a lazily imported factory.
+
+The hook, the connection settings, the connection form's engine choices and the emulator all read this table:
+a new engine is one entry here plus its module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..connection import ConnectionSettings
+    from ..ratelimit import RateLimiter
+    from ..retry import RetryPolicy
+    from .base import RecognitionEngine
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What a factory may use to build an engine (each engine takes what it needs)."""
+
+    settings: ConnectionSettings | None = None
+    on_secret: Callable[[str], None] = lambda _: None
+    retry: RetryPolicy | None = None
+    pool_size: int = 10
+    refresh_margin_seconds: float = 600.0
+    rate_limiter: RateLimiter | None = None
+    allowed_url_hosts: Iterable[str] | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine: ``factory`` is ``"module:function"`` (relative to this package), imported on first use.
+
+    :param accepts_urls: the engine fetches URLs itself (else the pipeline downloads them under its policy).
+    :param needs_connection: the engine needs credentials from a ``vlocr`` connection.
+    :param extra: the pip extra that installs its dependencies.
+    :param offered: shown as a choice in the connection form (test-only engines are not).
+    """
+
+    name: str
+    description: str
+    factory: str
+    accepts_urls: bool
+    needs_connection: bool
+    extra: str | None = None
+    requires: tuple[str, ...] = ()
+    offered: bool = True
+
+    def missing_modules(self) -> list[str]:
+        """Top-level modules this engine needs that are not installed."""
+        return [name for name in self.requires if importlib.util.find_spec(name) is None]
+
+    def install_hint(self) -> str | None:
+        """What to install when a dependency is missing, else ``None``."""
+        missing = self.missing_modules()
+        if not missing:
+            return None
+        return f"engine {self.name!r} needs {', '.join(missing)}: pip install 'airflow-provider-vlocr[{self.extra}]'"
+
+    def create(self, context: EngineContext) -> RecognitionEngine:
+        hint = self.install_hint()
+        if hint:
+            raise ConfigurationError(hint)
+        module_name, function = self.factory.split(":")
+        module = importlib.import_module(module_name, __package__)
+        engine: RecognitionEngine = getattr(module, function)(context)
+        return engine
+
+
+ENGINES: dict[str, EngineSpec] = {
+    spec.name: spec
+    for spec in (
+        EngineSpec(
+            name="huaweicloud",
+            description="Huawei Cloud Vehicle License OCR (billed per call)",
+            factory=".huaweicloud.client:create_engine",
+            accepts_urls=True,
+            needs_connection=True,
+        ),
+        EngineSpec(
+            name="local",
+            description="offline engine: RapidOCR on the worker, no network (needs the [local] extra)",
+            factory=".local:create_engine",
+            accepts_urls=False,
+            needs_connection=False,
+            extra="local",
+            requires=("numpy", "rapidocr", "onnxruntime", "opencc"),
+        ),
+        EngineSpec(
+            name="answers",
+            description="answers taught by sha256 of the image (the emulator's test engine)",
+            factory=".answers:create_engine",
+            accepts_urls=False,
+            needs_connection=False,
+            offered=False,
+        ),
+    )
+}
+OFFERED_ENGINES: tuple[str, ...] = tuple(name for name, spec in ENGINES.items() if spec.offered)
+
+
+def engine_spec(name: str, what: str = "engine") -> EngineSpec:
+    """The spec of engine ``name``; ``ConfigurationError`` naming the choices otherwise."""
+    spec = ENGINES.get(name) if isinstance(name, str) else None
+    if spec is None or not spec.offered:
+        raise ConfigurationError(f"{what} must be one of {', '.join(OFFERED_ENGINES)}, got {name!r}")
+    return spec
+
+
+def create_engine(name: str, context: EngineContext) -> RecognitionEngine:
+    """Build engine ``name`` (test-only engines included)."""
+    spec = ENGINES.get(name)
+    if spec is None:
+        raise ConfigurationError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
+    return spec.create(context)
