@@ -34,6 +34,11 @@ def connection_fields() -> dict[str, Any]:
             "Verify TLS certificates", "Turn off only for private endpoints.", ("boolean",), default=True
         ),
         "timeout": _field("Timeout (connect, read)", "Seconds, e.g. '10,60' or one number for both.", default="10,60"),
+        "pii_salt": _field(
+            "PII salt",
+            "Secret salt for redact_pii='hash' (HMAC-SHA256 pseudonyms of owner names and addresses).",
+            format="password",
+        ),
         "engine": _field(
             "Engine",
             "; ".join(f"{name}: {ENGINES[name].description}" for name in OFFERED_ENGINES),

@@ -14,7 +14,7 @@ from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_end
 from .engines.registry import engine_spec
 from .errors import ConfigurationError
 
-SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token")
+SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token", "pii_salt")
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 
@@ -76,6 +76,7 @@ class ConnectionSettings:
     verify_ssl: bool = True
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     engine: str = "huaweicloud"
+    pii_salt: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_parts(cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]) -> ConnectionSettings:
@@ -107,6 +108,7 @@ class ConnectionSettings:
             verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
             timeout=parse_timeout(clean.get("timeout")),
             engine=engine,
+            pii_salt=_text(clean.get("pii_salt")),
         )
 
     @property

@@ -156,6 +156,12 @@ class NotFoundError(PermanentApiError):
     """APIG.0101: wrong path, method or region."""
 
 
+def is_fatal(error: BaseException) -> bool:
+    """Errors that stop a whole batch: every other image would fail the same way (credentials, configuration)."""
+    return isinstance(error, FATAL_ERRORS)
+
+
+FATAL_ERRORS = (ConfigurationError, AuthenticationError, PermissionDeniedError, NotSubscribedError, NotFoundError)
 _RETRYABLE_CODES = {
     "ModelArts.4107",
     "ModelArts.4301",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from .errors import ApiError, VlocrError
+from .arguments import parse_flag, parse_number
+from .errors import ApiError, ConfigurationError, VlocrError
 
 T = TypeVar("T")
+RETRY_KEYS = ("max_attempts", "initial_delay", "multiplier", "max_delay", "budget_seconds", "jitter")
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +33,27 @@ class RetryPolicy:
     budget_seconds: float = 120.0
     jitter: bool = True
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, settings: Mapping[str, Any] | None, name: str = "retry") -> RetryPolicy:
+        """A policy from plain data (``{"max_attempts": 5, "initial_delay": 1, …}``, templatable and
+        ``expand_kwargs``-friendly); unknown keys or bad values are a ``ConfigurationError`` naming them."""
+        if settings is None:
+            return cls()
+        if not isinstance(settings, Mapping):
+            raise ConfigurationError(f"argument {name!r} must be a dict of {', '.join(RETRY_KEYS)}")
+        unknown = sorted(set(settings) - set(RETRY_KEYS))
+        if unknown:
+            raise ConfigurationError(f"argument {name!r}: unknown key(s) {unknown}; known: {', '.join(RETRY_KEYS)}")
+        values: dict[str, Any] = {}
+        for key, value in settings.items():
+            if key == "jitter":
+                values[key] = parse_flag(value, f"{name}.{key}", allow_none=False)
+            else:
+                integer = key == "max_attempts"
+                number = parse_number(value, f"{name}.{key}", minimum=1 if integer else 0, integer=integer)
+                values[key] = int(number) if integer else number
+        return cls(**values)
 
     def delay_for(self, retry_number: int, error: VlocrError) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based)."""

@@ -20,6 +20,8 @@ BOOLEAN_OPTIONS: tuple[str, ...] = (
     "alarm",
 )
 BODY_OPTIONS: tuple[str, ...] = ("side", *BOOLEAN_OPTIONS)
+# Who fetches URL items: the worker (``download``), Huawei (``remote``), or the worker for private hosts only.
+URL_MODES: tuple[str, ...] = ("remote", "download", "auto")
 
 # -- response ------------------------------------------------------------------------------------------------
 FRONT_FIELDS: tuple[str, ...] = (

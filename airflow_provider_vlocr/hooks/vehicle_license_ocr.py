@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -11,12 +12,15 @@ from ..core.arguments import parse_flag, parse_side
 from ..core.connection import ConnectionSettings
 from ..core.engines.base import RecognitionEngine
 from ..core.engines.registry import EngineContext, engine_spec
-from ..core.errors import ConfigurationError, VlocrError
+from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import RateLimiter
 from ..core.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from ..core.batch.loading import StorageReader
+    from ..core.batch.pipeline import BatchRun
+    from ..core.batch.runner import Progress
     from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 
 
@@ -27,7 +31,7 @@ class VehicleLicenseOcrHook(BaseHook):
     every thread of this hook (one session, one token).
 
     :param vlocr_conn_id: the ``vlocr`` connection to use.
-    :param max_concurrency: how many calls may run at once (sizes the HTTP connection pool).
+    :param max_concurrency: how many calls may run at once (batch workers; sizes the HTTP connection pool).
     :param retry: how retryable errors (429, 5xx, resets, timeouts) are retried.
     :param refresh_margin_seconds: refresh an IAM token this long before ``expires_at``.
     :param engine: override the connection's ``engine`` extra (``huaweicloud`` or ``local``).
@@ -115,6 +119,31 @@ class VehicleLicenseOcrHook(BaseHook):
         return self.engine
 
     # -- API -------------------------------------------------------------------------------------------
+    @staticmethod
+    def options(
+        *,
+        side: Any = None,
+        return_issuing_authority: Any = None,
+        return_text_location: Any = None,
+        recognize_electronic_license: Any = None,
+        alarm: Any = None,
+        enterprise_project_id: Any = None,
+    ) -> RecognizeOptions:
+        """The API options, checked: ``ConfigurationError`` naming a bad argument and its value."""
+        flags = {
+            "return_issuing_authority": return_issuing_authority,
+            "return_text_location": return_text_location,
+            "recognize_electronic_license": recognize_electronic_license,
+            "alarm": alarm,
+        }
+        if enterprise_project_id is not None and not isinstance(enterprise_project_id, str):
+            raise ConfigurationError("argument 'enterprise_project_id' must be a string")
+        return RecognizeOptions(
+            side=parse_side(side),
+            enterprise_project_id=enterprise_project_id or None,
+            **{name: parse_flag(value, name) for name, value in flags.items()},
+        )
+
     def recognize(
         self,
         *,
@@ -133,20 +162,65 @@ class VehicleLicenseOcrHook(BaseHook):
         Any bad argument raises a :class:`VlocrError` subclass (``ConfigurationError`` for options,
         ``ImageValidationError`` for the image or URL) naming the argument and the rule.
         """
-        flags = {
-            "return_issuing_authority": return_issuing_authority,
-            "return_text_location": return_text_location,
-            "recognize_electronic_license": recognize_electronic_license,
-            "alarm": alarm,
-        }
-        if enterprise_project_id is not None and not isinstance(enterprise_project_id, str):
-            raise ConfigurationError("argument 'enterprise_project_id' must be a string")
-        options = RecognizeOptions(
-            side=parse_side(side),
-            enterprise_project_id=enterprise_project_id or None,
-            **{name: parse_flag(value, name) for name, value in flags.items()},
+        options = self.options(
+            side=side,
+            return_issuing_authority=return_issuing_authority,
+            return_text_location=return_text_location,
+            recognize_electronic_license=recognize_electronic_license,
+            alarm=alarm,
+            enterprise_project_id=enterprise_project_id,
         )
         return self.engine.recognize(image=image, url=url, options=options, image_name=image_name)
+
+    def recognize_batch(
+        self,
+        images: Any,
+        *,
+        options: RecognizeOptions | None = None,
+        url_mode: str = "auto",
+        download_allowed_hosts: Iterable[str] | None = None,
+        allowed_local_roots: Iterable[str] | None = None,
+        download_timeout: float | None = None,
+        storage_reader: StorageReader | None = None,
+        previous: Mapping[str, dict[str, Any]] | None = None,
+        progress_interval: float = 5.0,
+        report: Callable[[Progress], None] | None = None,
+    ) -> BatchRun:
+        """Recognise a batch (URLs, paths, object-storage URIs, bytes, dicts) with this hook's engine.
+
+        Iterate the returned :class:`BatchRun` for one plain-JSON record per item, in input order; bad items end
+        as error records naming the item and the rule. A credential or configuration failure stops the batch
+        with :class:`FatalBatchError`. URLs, local files and storage reads follow the fetch rules (see
+        :class:`ImageLoader`); ``previous`` holds records of an earlier try by key, which are not sent again.
+        """
+        from ..core.batch.loading import ImageLoader
+        from ..core.batch.pipeline import BatchSettings, recognize_batch
+
+        engine = self.engine
+        loader = ImageLoader.build(
+            url_mode=url_mode,
+            allowed_hosts=download_allowed_hosts,
+            local_roots=allowed_local_roots,
+            storage_reader=storage_reader,
+            engine_fetches_urls=engine.accepts_urls,
+            timeout=self.settings.timeout if engine_spec(self.engine_name).needs_connection else None,
+            deadline_seconds=download_timeout,
+        )
+        settings = BatchSettings(
+            options=options or RecognizeOptions(),
+            max_concurrency=self.max_concurrency,
+            progress_interval=progress_interval,
+            fatal_errors=FATAL_ERRORS,
+        )
+        return recognize_batch(images, engine, loader, settings, previous=previous, report=report)
+
+    def pii_salt_for(self, mode: str) -> str:
+        """The salt for ``redact_pii=mode``: the connection's secret ``pii_salt`` extra for ``hash``, else ``""``."""
+        if mode != "hash":
+            return ""
+        if not self.settings.pii_salt:
+            raise ConfigurationError("redact_pii='hash' needs the secret extra 'pii_salt' on the vlocr connection")
+        return self.settings.pii_salt
 
     def test_connection(self) -> tuple[bool, str]:
         """Obtain a token / sign a project lookup; never an OCR call, never a secret in the message."""

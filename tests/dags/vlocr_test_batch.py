@@ -7,7 +7,6 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from airflow_provider_vlocr.core.retry import RetryPolicy
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
 
 # Tests write their images under the temp dir and serve URLs on loopback; both must be allowed explicitly.
@@ -27,7 +26,7 @@ with DAG(
         side="{{ params.side }}",
         output_path="{{ params.output_path }}",
         max_concurrency=4,
-        retry=RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.05, budget_seconds=10),
+        retry={"max_attempts": 12, "initial_delay": 0.01, "max_delay": 0.05, "budget_seconds": 10},
         on_error="{{ params.on_error }}",
         max_error_ratio="{{ params.max_error_ratio }}",
         progress_interval=0.2,
@@ -75,6 +74,7 @@ with DAG(
     VehicleLicenseOcrOperator(
         task_id="ocr_records",
         images="{{ params.images }}",
+        records=True,
         merge_pages=True,
         redact_pii="{{ params.redact_pii }}",
         max_error_ratio=1.0,

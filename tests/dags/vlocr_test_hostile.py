@@ -7,7 +7,6 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
-from airflow_provider_vlocr.core.retry import RetryPolicy
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
 
 HOSTILE_ROOT = Path(os.environ["AIRFLOW_HOME"]) / "hostile-root"
@@ -37,6 +36,6 @@ with DAG(
         download_allowed_hosts=["127.0.0.2"],
         download_timeout=1.5,
         max_concurrency=8,
-        retry=RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.05, budget_seconds=5),
+        retry={"max_attempts": 2, "initial_delay": 0.01, "max_delay": 0.05, "budget_seconds": 5},
         progress_interval=0.5,
     )

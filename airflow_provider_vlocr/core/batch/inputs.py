@@ -9,8 +9,7 @@ Airflow's ``ObjectStoragePath`` in the operator); a local path or ``file://`` UR
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -18,11 +17,10 @@ from urllib.parse import urlsplit
 from ..arguments import label_of
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.netpolicy import is_intranet_host
-from ..schema import SIDES
+from ..schema import SIDES, URL_MODES
 from .runner import ImageTask
 
 UrlMode = Literal["remote", "download", "auto"]
-URL_MODES = ("remote", "download", "auto")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
@@ -107,11 +105,3 @@ def wants_download(url: str, mode: UrlMode) -> bool:
     if mode == "auto":
         return is_intranet_host(urlsplit(url).hostname or "")
     return mode == "download"
-
-
-def occurrence_keys(tasks: Iterable[ImageTask]) -> Iterator[tuple[ImageTask, str]]:
-    """A stable key per task: its id plus the occurrence number of that id (ids may repeat)."""
-    seen: Counter[str] = Counter()
-    for task in tasks:
-        seen[task.id] += 1
-        yield task, f"{task.id}#{seen[task.id]}"

@@ -9,7 +9,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from ..errors import ApiError, VlocrError
 from ..models import OcrResponse
@@ -42,20 +42,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.response is not None
-
-    def error_dict(self) -> dict[str, Any]:
-        """A JSON-friendly error description that names the image."""
-        error = self.error
-        if isinstance(error, ApiError):
-            return error.to_dict()
-        return {
-            "type": type(error).__name__,
-            "status": None,
-            "code": getattr(error, "rule", None),
-            "message": str(error),
-            "request_id": None,
-            "retryable": bool(getattr(error, "retryable", False)),
-        }
 
 
 class FatalBatchError(Exception):

@@ -1,0 +1,57 @@
+"""Records for a batch's items: a validated record per ok item, merged vehicles, personal data redacted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .build import to_record
+from .pairing import pair_pages
+from .pii import redact
+
+
+@dataclass
+class BatchRecords:
+    """Shapes each item as it leaves the task.
+
+    :param records: add a validated ``record`` to every ok item.
+    :param merge_pages: remember each ok page, so :meth:`vehicles` can pair fronts and backs afterwards.
+    :param redact_pii: ``none``, ``mask`` or ``hash`` owner names and addresses (``salt`` for ``hash``).
+    :param as_of: the date ``inspection_expired`` is judged on.
+    """
+
+    records: bool = False
+    merge_pages: bool = False
+    redact_pii: str = "none"
+    salt: str = field(default="", repr=False)
+    as_of: date = field(default_factory=date.today)
+    pages: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list, repr=False)
+
+    def shape(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The item with its record (when asked), redacted."""
+        if item.get("status") == "ok" and "result" in item:
+            if self.merge_pages:
+                self.pages.append((item["source"], item.get("side"), item["result"]))
+            if self.records and "record" not in item:
+                item = {**item, "record": to_record(item["result"], as_of=self.as_of).model_dump(mode="json")}
+        redacted: dict[str, Any] = redact(item, self.redact_pii, salt=self.salt)
+        return redacted
+
+    def vehicles(self) -> list[dict[str, Any]]:
+        """One merged, validated (and redacted) record per vehicle among the pages seen."""
+        out = []
+        for vehicle in pair_pages(self.pages):
+            record = to_record(vehicle.combined(), as_of=self.as_of).model_dump(mode="json")
+            entry = {"plate": vehicle.plate, "sources": vehicle.sources, "record": record}
+            out.append(redact(entry, self.redact_pii, salt=self.salt))
+        return out
+
+
+def run_date(context: Any) -> date:
+    """The date a run judges inspections on: its logical date (or interval end) from a task context, else today."""
+    for key in ("logical_date", "data_interval_end"):
+        value = context.get(key) if hasattr(context, "get") else None
+        if isinstance(value, datetime):
+            return value.date()
+    return date.today()
