@@ -30,7 +30,7 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def parse_flag(value: Any, name: str, *, allow_none: bool = True) -> bool | None:
+def parse_flag(value: Any, name: str, *, allow_none: bool = True, kind: str = "argument") -> bool | None:
     """A boolean argument: a real ``bool``, or a rendered template string (``true/false/1/0/yes/no``, any case)."""
     if value is None and allow_none:
         return None
@@ -38,7 +38,7 @@ def parse_flag(value: Any, name: str, *, allow_none: bool = True) -> bool | None
         return value
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
         return value.strip().lower() in TRUE_WORDS
-    raise ConfigurationError(f"argument {name!r} must be a boolean (true/false/1/0/yes/no), got {shown(value)}")
+    raise ConfigurationError(f"{kind} {name!r} must be a boolean (true/false/1/0/yes/no), got {shown(value)}")
 
 
 def parse_side(value: Any, name: str = "side") -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .arguments import parse_flag
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .engines.registry import engine_spec
 from .errors import ConfigurationError
@@ -19,17 +20,10 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 
 
 def parse_bool(value: Any, name: str) -> bool:
-    """Booleans from JSON, form fields or URIs (``true``/``false``/``1``/``0``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", ""):
+    """A boolean extra: JSON ``true``/``false`` or the words :func:`parse_flag` accepts (empty: false)."""
+    if value is None or value == "":
         return False
-    raise ConfigurationError(f"connection extra {name!r} must be a boolean, got {value!r}")
+    return bool(parse_flag(value, name, allow_none=False, kind="connection extra"))
 
 
 def parse_timeout(value: Any) -> tuple[float, float]:

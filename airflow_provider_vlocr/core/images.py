@@ -100,8 +100,12 @@ def base64_length(size: int) -> int:
     return 4 * ((size + 2) // 3)
 
 
-def check_image(data: bytes, name: str) -> ImageInfo:
-    """Check format by content, base64 size and pixel limits; raise :class:`ImageValidationError`."""
+SIZE_RULES = frozenset({"min-side", "max-side", "max-size"})
+
+
+def check_image(data: bytes, name: str, *, max_side: int = MAX_SIDE_PX) -> ImageInfo:
+    """Check format by content, completeness, base64 size and pixel limits; raise :class:`ImageValidationError`
+    (its ``rule`` is in :data:`SIZE_RULES` for size problems)."""
     if not data:
         raise ImageValidationError(name, "non-empty", "the image has no bytes")
     fmt = sniff_format(data)
@@ -134,8 +138,8 @@ def check_image(data: bytes, name: str) -> ImageInfo:
     for label, side in (("width", width), ("height", height)):
         if side < MIN_SIDE_PX:
             raise ImageValidationError(name, "min-side", f"{label} {side} px is below {MIN_SIDE_PX} px")
-        if side > MAX_SIDE_PX:
-            raise ImageValidationError(name, "max-side", f"{label} {side} px is above {MAX_SIDE_PX} px")
+        if side > max_side:
+            raise ImageValidationError(name, "max-side", f"{label} {side} px is above {max_side} px")
     return ImageInfo(fmt, width, height, len(data), b64)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import logging
 import random
@@ -21,14 +20,14 @@ from ..core.engines.answers import AnswersEngine
 from ..core.engines.base import ReadingEngine, image_digest
 from ..core.engines.reading import LicenseReading, shape_result
 from ..core.engines.registry import ENGINES
-from ..core.errors import ApiError, DownloadError
+from ..core.errors import ApiError, DownloadError, ImageValidationError
 from ..core.fetch.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
-from ..core.images import MAX_BASE64_BYTES, MIN_SIDE_PX, sniff_format
+from ..core.images import MAX_BASE64_BYTES, SIZE_RULES, check_image
 from ..core.models import RecognizeOptions
 from ..core.schema import BOOLEAN_OPTIONS, SIDES
 from .config import EmulatorConfig, SettingsPatch
 from .gateway import Gateway, RawRequest
-from .state import AkLockout, Counters, EmulatorError, IssuedToken, RateLimiter, TokenStore
+from .state import AkLockout, Counters, EmulatorError, IssuedToken, QuotaWindow, TokenStore
 
 log = logging.getLogger(__name__)
 OCR_PATH = re.compile(r"^/v2/([^/]+)/ocr/vehicle-license/?$")
@@ -78,7 +77,7 @@ class EmulatorApp:
         self.answers = self.engine if isinstance(self.engine, AnswersEngine) else None
         self.tokens = TokenStore()
         self.counters = Counters()
-        self.rate = RateLimiter(config.qps_limit)
+        self.rate = QuotaWindow(config.qps_limit)
         self.lockout = AkLockout(config.ak_lockout_failures, config.ak_lockout_seconds)
         self.gateway = Gateway(config, self.tokens, self.lockout)
         self._rng = random.Random(config.seed)
@@ -300,18 +299,13 @@ class EmulatorApp:
             raise EmulatorError(400, "ModelArts.4603", "Obtaining the file from the URL failed.") from None
 
     def _check_image(self, image: bytes) -> None:
-        if sniff_format(image) is None:
-            raise EmulatorError(400, "AIS.0102", "The image format is not supported.")
-        from PIL import Image
-
+        """The core's image checks, answered with the API's codes (the service's side limit is 8192 px)."""
         try:
-            with Image.open(io.BytesIO(image)) as img:
-                width, height = img.size
-        except (OSError, ValueError):
+            check_image(image, "request", max_side=self.config.max_pixels_side)
+        except ImageValidationError as error:
+            if error.rule in SIZE_RULES:
+                raise EmulatorError(400, "AIS.0103", "The image size does not meet the requirements.") from None
             raise EmulatorError(400, "AIS.0102", "The image format is not supported.") from None
-        limit = self.config.max_pixels_side
-        if min(width, height) < MIN_SIDE_PX or max(width, height) > limit:
-            raise EmulatorError(400, "AIS.0103", "The image size does not meet the requirements.")
 
     # -- admin -----------------------------------------------------------------------------------------
     def _admin(self, request: RawRequest) -> Reply:

@@ -62,8 +62,8 @@ class TokenStore:
             return len(self._tokens)
 
 
-class RateLimiter:
-    """At most ``limit`` admitted requests in any sliding second (``None``/0: unlimited)."""
+class QuotaWindow:
+    """The service's quota: at most ``limit`` admitted requests in any sliding second (``None``/0: unlimited)."""
 
     def __init__(self, limit: float | None) -> None:
         self._lock = threading.Lock()
