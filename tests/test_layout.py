@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_vlocr.core.engines.layout import (
+from airflow_provider_vlocr.core.engines.layout import complete_seal, parse_boxes
+from airflow_provider_vlocr.core.engines.layout.cleaners import (
     clean_date,
     clean_dimension,
     clean_inspection,
@@ -12,8 +13,6 @@ from airflow_provider_vlocr.core.engines.layout import (
     clean_passengers,
     clean_plate,
     clean_vin,
-    complete_seal,
-    parse_boxes,
 )
 
 

@@ -1,0 +1,114 @@
+"""Per-field clean-up of values into the API's formats (plate, VIN, dates, masses, dimension …)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ....records.plates import check_plate
+from ...schema import PLATE_SEPARATORS, PROVINCE_ABBREVIATIONS, VIN_ALPHABET
+
+PROVINCE_CHARS = PROVINCE_ABBREVIATIONS
+
+
+VIN_ALLOWED = VIN_ALPHABET
+
+
+# -- per-field clean-up ---------------------------------------------------------------------------------
+DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2",
+                           "S": "5", "B": "8", "G": "6"})  # fmt: skip
+
+
+def _plate_shape(province: str, rest: str) -> str:
+    """Province + authority letter (0 read for O) + sequence (O/I read for 0/1), at most 8 characters."""
+    head = rest[:1].replace("0", "O")
+    tail = rest[1:].replace("O", "0").replace("I", "1")
+    return (province + head + tail)[:8]
+
+
+def clean_plate(text: str) -> str:
+    """The plate in a value: the first reading that GA 36-2018 accepts, dropping strokes of the province
+    character read as letters (``J川IAC18D6`` -> ``川AC18D6``)."""
+    text = PLATE_SEPARATORS.sub("", text)
+    text = re.sub(r"^(?:J|I|l|\|)(?:I|l|\||1){2}(?=[A-Za-z])", "川", text)  # 川 read as "JII" / "III"
+    text = text.upper()
+    match = re.search(f"([{PROVINCE_CHARS}])([A-Z0-9]{{5,8}})", text)
+    if not match:
+        return ""
+    province, rest = match.group(1), match.group(2)
+    candidates = [_plate_shape(province, rest)]
+    stripped = rest
+    while stripped[:1] in ("I", "J", "L", "1", "|") and len(stripped) > 6:
+        stripped = stripped[1:]
+        candidates.append(_plate_shape(province, stripped))
+    return next((c for c in candidates if check_plate(c).valid), candidates[0])
+
+
+def clean_vin(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9]", "", text).upper().replace("I", "1").replace("O", "0").replace("Q", "0")
+    match = re.search(f"[{VIN_ALLOWED}]{{17}}", text)
+    return match.group(0) if match else text[:17]
+
+
+def clean_date(text: str) -> str:
+    digits = re.sub(r"[^0-9]", "", text.translate(DIGIT_FIX))
+    if len(digits) >= 8:
+        y, m, d = digits[:4], digits[4:6], digits[6:8]
+        if 1950 <= int(y) <= 2100 and 1 <= int(m) <= 12 and 1 <= int(d) <= 31:
+            return f"{y}-{m}-{d}"
+    return ""
+
+
+def clean_mass(text: str) -> str:
+    text = re.sub(r"(?i)k\s*g|千克", "", text)
+    digits = re.findall(r"\d+", text.translate(DIGIT_FIX))
+    number = "".join(digits)
+    return f"{int(number)}kg" if number else "--"
+
+
+def clean_passengers(text: str) -> str:
+    digits = re.findall(r"\d+", text.replace("人", " ").translate(DIGIT_FIX))
+    return f"{int(digits[0])}人" if digits else ""
+
+
+def clean_dimension(text: str) -> str:
+    numbers = re.findall(r"\d{3,5}", text.translate(DIGIT_FIX).replace("mm", ""))
+    return f"{numbers[0]}×{numbers[1]}×{numbers[2]}mm" if len(numbers) >= 3 else ""
+
+
+def clean_inspection(text: str) -> str:
+    text = text.replace(" ", "")
+    match = re.search(r"(\d{4})年(\d{1,2})月(.*)$", text)
+    if not match:
+        return text
+    tail = match.group(3).replace("（", "(").replace("）", ")")
+    tail = re.sub(r"(\(\d{1,3}\)).*$", r"\1", tail)  # the stamp's border read after the station code
+    return f"检验有效期至{match.group(1)}年{int(match.group(2)):02d}月{tail}"
+
+
+def clean_alnum(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", text).upper()
+
+
+def clean_cjk_text(text: str) -> str:
+    """CJK values: drop an English sub-label read into the same row (``Addtes山西省…``) and stray punctuation."""
+    text = re.sub(r"^[A-Za-z][A-Za-z .)]{1,15}(?=[\u4e00-\u9fff])", "", text)
+    return text.strip(" :：.。,，")
+
+
+CLEANERS: dict[str, Callable[[str], str]] = {
+    "number": clean_plate,
+    "vin": clean_vin,
+    "engine_no": clean_alnum,
+    "register_date": clean_date,
+    "issue_date": clean_date,
+    "file_no": lambda t: re.sub(r"[^0-9]", "", t.translate(DIGIT_FIX)),
+    "approved_passengers": clean_passengers,
+    "gross_mass": clean_mass,
+    "unladen_mass": clean_mass,
+    "approved_load": clean_mass,
+    "traction_mass": clean_mass,
+    "dimension": clean_dimension,
+    "inspection_record": clean_inspection,
+    "model": lambda t: re.sub(r"\s", "", t),
+}

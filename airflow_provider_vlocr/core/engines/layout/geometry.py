@@ -1,0 +1,113 @@
+"""Boxes on a deskewed page: extents, rows, overlaps and empty bands."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .text import normalise_text
+
+Point = tuple[float, float]
+
+
+@dataclass
+class Box:
+    """One OCR text box: text, score, original quad and deskewed extents."""
+
+    text: str
+    score: float
+    quad: list[Point]
+    x0: float = 0.0
+    x1: float = 0.0
+    y0: float = 0.0
+    y1: float = 0.0
+    used: bool = False
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def h(self) -> float:
+        return max(1.0, self.y1 - self.y0)
+
+    @property
+    def compact(self) -> str:
+        return self.text.replace(" ", "")
+
+
+@dataclass
+class Label:
+    """A label found in a box; ``rest`` is the text after it in the same box (often its value)."""
+
+    field: str
+    box: Box
+    rest: str
+    start: float  # deskewed x where the label text ends inside the box (estimate)
+
+
+@dataclass
+class Card:
+    """The boxes of one licence page, its labels and its side."""
+
+    side: str
+    boxes: list[Box]
+    labels: dict[str, Label] = field(default_factory=dict)
+
+
+def _angle(quad: Sequence[Point]) -> float:
+    (x0, y0), (x1, y1) = quad[0], quad[1]
+    return math.atan2(y1 - y0, x1 - x0)
+
+
+def _rotate(point: Point, angle: float) -> Point:
+    c, s = math.cos(-angle), math.sin(-angle)
+    return point[0] * c - point[1] * s, point[0] * s + point[1] * c
+
+
+def make_boxes(raw: Iterable[tuple[Sequence[Point], str, float]]) -> list[Box]:
+    """Normalise texts and deskew by the median angle of boxes wider than three times their height."""
+    items: list[tuple[list[Point], str, float]] = [
+        ([(float(x), float(y)) for x, y in quad], normalise_text(text), float(score)) for quad, text, score in raw
+    ]
+    items = [(q, t, s) for q, t, s in items if t]
+    long_angles = []
+    for quad, _text, _ in items:
+        width = math.dist(quad[0], quad[1])
+        height = math.dist(quad[0], quad[3])
+        if width > 3 * height:
+            long_angles.append(_angle(quad))
+    angle = statistics.median(long_angles) if long_angles else 0.0
+    boxes = []
+    for quad, text, score in items:
+        rotated = [_rotate(p, angle) for p in quad]
+        xs, ys = [p[0] for p in rotated], [p[1] for p in rotated]
+        boxes.append(Box(text, score, quad, min(xs), max(xs), min(ys), max(ys)))
+    return boxes
+
+
+def _widest_gap(intervals: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """The middle of the widest stretch in (lo, hi) that no interval covers (else the midpoint)."""
+    if hi <= lo:
+        return (lo + hi) / 2
+    best, best_width = (lo + hi) / 2, -1.0
+    covered_to = -math.inf
+    for start, end in intervals:
+        if start > covered_to and covered_to > -math.inf:
+            gap_lo, gap_hi = max(covered_to, lo), min(start, hi)
+            if gap_hi - gap_lo > best_width:
+                best, best_width = (gap_lo + gap_hi) / 2, gap_hi - gap_lo
+        covered_to = max(covered_to, end)
+    return best
+
+
+def vertical_overlap(a: Box, b: Box) -> float:
+    """Vertical overlap as a share of the smaller height."""
+    inter = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(0.0, inter) / min(a.h, b.h)
