@@ -10,7 +10,6 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from ..core.arguments import parse_flag, parse_side
 from ..core.connection import ConnectionSettings
-from ..core.engines.base import RecognitionEngine
 from ..core.engines.registry import EngineContext, engine_spec
 from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from ..core.batch.loading import StorageReader
     from ..core.batch.pipeline import BatchRun
     from ..core.batch.runner import Progress
+    from ..core.engines.base import RecognitionEngine
     from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 
 

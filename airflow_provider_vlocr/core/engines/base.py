@@ -11,7 +11,6 @@ from typing import Protocol, runtime_checkable
 
 from ..arguments import label_of
 from ..errors import ApiError, ConfigurationError, ImageValidationError
-from ..fetch.download import DownloadPolicy, download_image
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
 from .reading import LicenseReading, shape_result
@@ -97,6 +96,8 @@ class ReadingEngine(ABC):
         try:
             if image is None:
                 assert url is not None
+                from ..fetch.download import DownloadPolicy, download_image  # only engines that fetch need it
+
                 image = download_image(url, DownloadPolicy.build(self.allowed_url_hosts), name=name)
             check_image(image, name)
             reading = self.read(image, image_name=name, side_hint=options.side)
