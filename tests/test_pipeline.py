@@ -55,9 +55,9 @@ def images(tmp_path: Path) -> Iterator[tuple[CountingEngine, list[bytes]]]:
 
 
 def run(engine: CountingEngine, items: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:
-    settings = BatchSettings(options=RecognizeOptions(side="front"), max_concurrency=3, fatal_errors=FATAL_ERRORS)
+    settings = BatchSettings(options=RecognizeOptions(side="front"), concurrency=3, fatal_errors=FATAL_ERRORS)
     batch = recognize_batch(items, engine, ImageLoader(), settings, **kwargs)
-    return list(batch), batch
+    return sorted(batch, key=lambda record: record["index"]), batch
 
 
 def test_records_in_input_order_with_bad_items_resumed_and_repeats(images: Any) -> None:
@@ -66,7 +66,7 @@ def test_records_in_input_order_with_bad_items_resumed_and_repeats(images: Any) 
     items: list[Any] = [data[0], data[1], None, data[2], data[0], {"nonsense": 1}, data[3]]
     records, batch = run(engine, items, previous=previous)
     assert [r["status"] for r in records] == ["ok", "ok", "error", "ok", "ok", "error", "ok"]
-    assert records[1] is previous["bytes-1#1"]  # resumed, not sent
+    assert records[1]["resumed"] and records[1]["result"] == {"number": "X"}  # resumed, not sent
     assert records[2]["error"]["code"] == "item-type" and records[5]["error"]["code"] == "item-shape"
     assert records[4]["duplicate_of"] == records[0]["key"] and records[4]["result"] == records[0]["result"]
     assert records[0]["result"]["number"] == FRONT["number"]
@@ -91,18 +91,43 @@ def test_fatal_error_stops_the_batch(images: Any) -> None:
     assert engine.calls < len(data) + 1
 
 
-def test_slow_item_does_not_reorder_records(images: Any) -> None:
+def test_a_slow_item_holds_up_nothing_else(images: Any) -> None:
+    """No head-of-line blocking: records come as they complete; ``index`` restores input order."""
     engine, data = images
     original = engine.recognize
 
     def slow_first(**kwargs: Any) -> OcrResponse:
         if kwargs.get("image") == data[0]:
-            time.sleep(0.3)
+            time.sleep(0.5)
         return original(**kwargs)
 
     engine.recognize = slow_first  # type: ignore[method-assign]
-    records, _ = run(engine, data)
-    assert [r["source"] for r in records] == [f"<bytes #{i}>" for i in range(len(data))]
+    settings = BatchSettings(options=RecognizeOptions(side="front"), concurrency=2)
+    completed = list(recognize_batch(data, engine, ImageLoader(), settings))
+    assert completed[-1]["index"] == 0  # the slow one finished last, the other worker did all the rest
+    assert sorted(r["index"] for r in completed) == list(range(len(data)))
+
+
+def test_retryable_failures_are_requeued_without_holding_a_worker(images: Any) -> None:
+    engine, data = images
+    failures = {data[0]: 2}
+    original = engine.recognize
+
+    def throttled_first(**kwargs: Any) -> OcrResponse:
+        image = kwargs.get("image")
+        if failures.get(image):
+            failures[image] -= 1
+            raise ThrottledError("slow down", status=429, error_code="APIG.0308", retry_after=0.3)
+        return original(**kwargs)
+
+    engine.recognize = throttled_first  # type: ignore[method-assign]
+    policy = RetryPolicy(max_attempts=5, initial_delay=0.01, jitter=False)
+    settings = BatchSettings(options=RecognizeOptions(side="front"), concurrency=1, retry=policy)
+    started = time.monotonic()
+    completed = list(recognize_batch(data, engine, ImageLoader(), settings))
+    assert [r["status"] for r in completed] == ["ok"] * len(data)
+    assert completed[-1]["index"] == 0 and completed[-1]["attempts"] == 3
+    assert time.monotonic() - started < 1.5  # one worker: the others ran while item 0 waited 2 x 0.3 s
 
 
 def test_local_paths_need_allowed_roots(images: Any, tmp_path: Path) -> None:

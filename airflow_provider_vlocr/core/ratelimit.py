@@ -1,17 +1,33 @@
-"""A client-side rate limit shared by all threads, so a batch stays under the account's quota."""
+"""Client-side pacing shared by all threads of a hook: a request rate that adapts to 429s, and the concurrency
+that rate needs.
+
+* With ``max_requests_per_second`` the rate never exceeds it (and still backs off on 429s).
+* Without it the quota is unknown (Huawei's is "dynamically adjusted"): the rate starts low, doubles every second
+  while calls succeed (slow start), and after the first 429 moves additively up and multiplicatively down (AIMD),
+  as the adaptive retry mode of the big cloud SDKs does, so a batch settles just under the real quota.
+* Concurrency, unless given, follows Little's law: rate × observed latency, with headroom.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 
+INITIAL_RATE = 4.0  # requests per second before anything is known
+MIN_RATE = 0.5
+MAX_RATE = 1000.0
+DECREASE = 0.7  # multiplicative decrease on a 429
+INCREASE_PER_SECOND = 1.0  # additive increase (requests per second, per second) after the first 429
+MAX_AUTO_CONCURRENCY = 128
+
 
 class RateLimiter:
-    """Spaces calls at least ``1 / rate`` seconds apart across threads (a smooth, burst-free schedule).
+    """Spaces calls ``1 / rate`` seconds apart across threads; ``rate`` may change while it runs.
 
     Each :meth:`acquire` reserves the next free slot and sleeps until it; retries acquire slots too, so the
-    limit holds for every request sent, not only for first attempts.
+    limit holds for every request sent, not only for first attempts. Idle time is not banked as a burst.
     """
 
     def __init__(
@@ -24,11 +40,14 @@ class RateLimiter:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self.rate = rate
-        self.interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._next = 0.0
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate
 
     def acquire(self) -> float:
         """Wait for this caller's slot; returns the seconds waited."""
@@ -40,3 +59,54 @@ class RateLimiter:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def observe(self, latency: float, *, throttled: bool) -> None:
+        """A fixed limiter learns nothing from outcomes."""
+
+
+class AdaptivePacer(RateLimiter):
+    """A :class:`RateLimiter` whose rate adapts to 429s (AIMD with slow start) under an optional ceiling, and
+    which derives the concurrency a batch needs from the rate and the observed latency."""
+
+    def __init__(
+        self,
+        max_rate: float | None = None,
+        *,
+        max_concurrency: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_rate = max_rate
+        super().__init__(max_rate or INITIAL_RATE, clock=clock, sleep=sleep)
+        self.fixed_concurrency = max_concurrency
+        self.slow_start = max_rate is None
+        self.latency = 0.5  # seconds, EWMA of observed call latency
+        self.throttled = 0
+        self._last_decrease = -math.inf
+        self._last_increase = clock()
+
+    def observe(self, latency: float, *, throttled: bool) -> None:
+        """Learn from one answered call: its latency, and whether it was throttled (429)."""
+        with self._lock:
+            now = self._clock()
+            self.latency = 0.8 * self.latency + 0.2 * max(0.001, latency)
+            if throttled:
+                self.throttled += 1
+                self.slow_start = False
+                if now - self._last_decrease >= max(1.0, self.latency):  # one decrease per congestion event
+                    self.rate = max(MIN_RATE, self.rate * DECREASE)
+                    self._last_decrease = now
+                return
+            elapsed = now - self._last_increase
+            self._last_increase = now
+            if self.slow_start:
+                self.rate = self.rate * 2 ** min(elapsed, 1.0)  # doubles per second of success
+            else:
+                self.rate += INCREASE_PER_SECOND * min(elapsed, 1.0)
+            self.rate = min(self.rate, self.max_rate or MAX_RATE)
+
+    def concurrency(self) -> int:
+        """Calls to keep in flight: given, or rate × latency (Little's law) with 25 % headroom."""
+        if self.fixed_concurrency:
+            return self.fixed_concurrency
+        return max(2, min(MAX_AUTO_CONCURRENCY, math.ceil(self.rate * self.latency * 1.25) + 1))

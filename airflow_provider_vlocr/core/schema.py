@@ -22,6 +22,8 @@ BOOLEAN_OPTIONS: tuple[str, ...] = (
 BODY_OPTIONS: tuple[str, ...] = ("side", *BOOLEAN_OPTIONS)
 # Who fetches URL items: the worker (``download``), Huawei (``remote``), or the worker for private hosts only.
 URL_MODES: tuple[str, ...] = ("remote", "download", "auto")
+ON_ERROR_MODES: tuple[str, ...] = ("fail", "continue")
+REDACTION_MODES: tuple[str, ...] = ("none", "mask", "hash")
 
 # -- response ------------------------------------------------------------------------------------------------
 FRONT_FIELDS: tuple[str, ...] = (

@@ -13,8 +13,10 @@ from ..core.connection import ConnectionSettings
 from ..core.engines.registry import EngineContext, engine_spec
 from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
-from ..core.ratelimit import RateLimiter
+from ..core.ratelimit import MAX_AUTO_CONCURRENCY, AdaptivePacer
 from ..core.retry import RetryPolicy
+
+LOCAL_CONCURRENCY = 2  # an on-worker engine is CPU-bound: one image decoding while another is recognised
 
 if TYPE_CHECKING:
     from ..core.batch.loading import StorageReader
@@ -31,7 +33,8 @@ class VehicleLicenseOcrHook(BaseHook):
     every thread of this hook (one session, one token).
 
     :param vlocr_conn_id: the ``vlocr`` connection to use.
-    :param max_concurrency: how many calls may run at once (batch workers; sizes the HTTP connection pool).
+    :param max_concurrency: calls in flight in a batch; ``None``: derived from the request rate and the observed
+        latency (Little's law).
     :param retry: how retryable errors (429, 5xx, resets, timeouts) are retried.
     :param refresh_margin_seconds: refresh an IAM token this long before ``expires_at``.
     :param engine: override the connection's ``engine`` extra (``huaweicloud`` or ``local``).
@@ -47,7 +50,7 @@ class VehicleLicenseOcrHook(BaseHook):
         self,
         vlocr_conn_id: str = default_conn_name,
         *,
-        max_concurrency: int = 10,
+        max_concurrency: int | None = None,
         retry: RetryPolicy | None = None,
         refresh_margin_seconds: float = 600.0,
         engine: str | None = None,
@@ -59,6 +62,8 @@ class VehicleLicenseOcrHook(BaseHook):
         self.vlocr_conn_id = vlocr_conn_id
         self.max_concurrency = max_concurrency
         self.retry = retry
+        # One pacer per hook, shared by all its threads: the rate limit (adapting to 429s) and the concurrency.
+        self.pacer = AdaptivePacer(max_requests_per_second, max_concurrency=max_concurrency)
         self.refresh_margin_seconds = refresh_margin_seconds
         self.engine_override = engine
         self._lock = threading.RLock()  # the engine is built under it and reads the settings under it
@@ -100,9 +105,9 @@ class VehicleLicenseOcrHook(BaseHook):
             settings=self.settings if spec.needs_connection else None,
             on_secret=mask_secret,
             retry=self.retry,
-            pool_size=self.max_concurrency,
+            pool_size=self.max_concurrency or MAX_AUTO_CONCURRENCY,
             refresh_margin_seconds=self.refresh_margin_seconds,
-            rate_limiter=RateLimiter(self.max_requests_per_second) if self.max_requests_per_second else None,
+            rate_limiter=self.pacer,
         )
         return spec.create(context)
 
@@ -196,19 +201,20 @@ class VehicleLicenseOcrHook(BaseHook):
         from ..core.batch.loading import ImageLoader
         from ..core.batch.pipeline import BatchSettings, recognize_batch
 
-        engine = self.engine
+        engine, spec = self.engine, engine_spec(self.engine_name)
         loader = ImageLoader.build(
             url_mode=url_mode,
             allowed_hosts=download_allowed_hosts,
             local_roots=allowed_local_roots,
             storage_reader=storage_reader,
             engine_fetches_urls=engine.accepts_urls,
-            timeout=self.settings.timeout if engine_spec(self.engine_name).needs_connection else None,
+            timeout=self.settings.timeout if spec.needs_connection else None,
             deadline_seconds=download_timeout,
         )
         settings = BatchSettings(
             options=options or RecognizeOptions(),
-            max_concurrency=self.max_concurrency,
+            concurrency=self.pacer.concurrency if spec.billed else (self.max_concurrency or LOCAL_CONCURRENCY),
+            retry=self.retry or RetryPolicy(),
             progress_interval=progress_interval,
             fatal_errors=FATAL_ERRORS,
         )

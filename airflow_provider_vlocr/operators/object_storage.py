@@ -1,60 +1,61 @@
-"""Airflow's ``ObjectStoragePath`` as the batch pipeline's reader and writer (local files and object stores alike).
-
-Imported by the operator when a task runs, never at DAG parse time.
-"""
+"""Airflow's ``ObjectStoragePath`` as the batch pipeline's reader and the journal's storage (local files and object
+stores alike). Imported by the operator when a task runs, never at DAG parse time."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, Any
 
-from ..core.batch.journal import previous_ok_records, sibling_path, write_lines
+from ..core.batch.journal import sibling_path, write_lines
 from ..core.errors import ImageValidationError
 
+LOCAL_PROTOCOLS = ("file", "local")
 
-def open_text(uri: str, mode: str) -> IO[str]:
+
+def _path(uri: str) -> Any:
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-    path = ObjectStoragePath(uri)
-    if "w" in mode:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = path.open(mode, encoding="utf-8")
-    return handle
+    return ObjectStoragePath(uri)
 
 
-def exists(uri: str) -> bool:
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
+class ObjectStorage:
+    """The journal's :class:`~airflow_provider_vlocr.core.batch.journal.Storage` over ``ObjectStoragePath``."""
 
-    return bool(ObjectStoragePath(uri).exists())
+    def local_path(self, uri: str) -> Path | None:
+        if "://" not in uri:
+            return Path(uri)
+        path = _path(uri)
+        protocol = path.protocol if isinstance(path.protocol, str) else path.protocol[0]
+        return Path(path.path) if protocol in LOCAL_PROTOCOLS else None
 
+    def open_text(self, uri: str, mode: str) -> IO[str]:
+        path = _path(uri)
+        if "w" in mode:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] = path.open(mode, encoding="utf-8")
+        return handle
 
-class JsonLinesOutput:
-    """The operator's ``output_path``: items as JSON Lines, what an earlier try wrote, the merged vehicles beside."""
+    def exists(self, uri: str) -> bool:
+        return bool(_path(uri).exists())
 
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
+    def files(self, uri: str) -> list[str]:
+        return sorted(str(child) for child in _path(uri).iterdir() if child.is_file())
 
-    def previous_ok(self) -> dict[str, dict[str, Any]]:
-        return previous_ok_records(self.uri, open_text, exists)
+    def delete(self, uri: str) -> None:
+        _path(uri).unlink(missing_ok=True)
 
-    def writer(self) -> IO[str]:
-        return open_text(self.uri, "w")
-
-    def write_vehicles(self, vehicles: list[dict[str, Any]]) -> str:
-        return write_jsonl(sibling_path(self.uri, "vehicles"), vehicles)
-
-
-def write_jsonl(uri: str, records: list[dict[str, Any]]) -> str:
-    with open_text(uri, "w") as handle:
-        write_lines(handle, records)
-    return uri
+    def write_vehicles(self, output: str, vehicles: list[dict[str, Any]]) -> str:
+        """The merged vehicles as JSON Lines beside ``output``; returns their URI."""
+        target = sibling_path(output, "vehicles")
+        with self.open_text(target, "w") as handle:
+            write_lines(handle, vehicles)
+        return target
 
 
 def read_storage(uri: str, max_bytes: int) -> bytes:
     """Read an object-storage URI (the store's own connection), at most ``max_bytes``."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
     try:
-        with ObjectStoragePath(uri).open("rb") as handle:
+        with _path(uri).open("rb") as handle:
             data: bytes = handle.read(max_bytes + 1)
     except Exception as exc:
         raise ImageValidationError(uri, "readable", f"cannot read the object ({type(exc).__name__})") from None

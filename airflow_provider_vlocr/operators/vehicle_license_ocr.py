@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,17 +11,12 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from ..core.arguments import parse_choice, parse_flag, parse_number
 from ..core.errors import ConfigurationError
 from ..core.retry import RetryPolicy
-from ..core.schema import URL_MODES
+from ..core.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 
 if TYPE_CHECKING:  # the batch machinery and the records load when a task runs, not when a DAG file is parsed
     from ..core.batch.pipeline import BatchRun
     from ..records.batch import BatchRecords
-    from .object_storage import JsonLinesOutput
-
-ON_ERROR = ("fail", "continue")
-PII_MODES = ("none", "mask", "hash")
-API_OPTIONS = ("side", "return_issuing_authority", "return_text_location", "recognize_electronic_license", "alarm")
 
 
 class VehicleLicenseOcrOperator(BaseOperator):
@@ -33,16 +27,15 @@ class VehicleLicenseOcrOperator(BaseOperator):
         "side", "id"}``; one item, a list or an XComArg. Untrusted: fetched only as the allow-lists permit.
     :param side: and ``return_issuing_authority`` (default True), ``return_text_location``,
         ``recognize_electronic_license``, ``alarm``: the API's options; booleans may be rendered strings.
-    :param url_mode: ``auto``, ``remote`` or ``download``: who fetches URLs (the worker, under the allow-lists).
-    :param download_allowed_hosts: private hosts, addresses, networks; ``allowed_local_roots``: directories.
-    :param retry: a plain dict, e.g. ``{"max_attempts": 5, "initial_delay": 1}``.
-    :param on_error: ``fail`` or ``continue`` (failing above ``max_error_ratio``).
+    :param url_mode: ``auto``, ``remote`` or ``download``: who fetches URLs (the worker only under the allow-lists
+        ``download_allowed_hosts`` and ``allowed_local_roots``). ``retry``: a plain dict (``{"max_attempts": 5}``).
+    :param on_error: ``fail`` or ``continue`` (failing above ``max_error_ratio``); ``output_path``: JSON Lines.
     :param records: a validated ``record`` per ok item; ``merge_pages``: one merged record per vehicle.
     :param redact_pii: ``none``/``mask``/``hash`` (``hash`` salted by the connection's secret ``pii_salt``).
     """
 
     template_fields: Sequence[str] = (
-        "images", "vlocr_conn_id", *API_OPTIONS, "url_mode", "output_path", "engine", "on_error",
+        "images", "vlocr_conn_id", *BODY_OPTIONS, "url_mode", "output_path", "engine", "on_error",
         "max_error_ratio", "redact_pii", "retry", "records", "merge_pages",
     )  # fmt: skip
     template_fields_renderers: ClassVar[dict[str, str]] = {"images": "json", "retry": "json"}
@@ -63,7 +56,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         allowed_local_roots: list[str] | None = None,
         download_timeout: float | None = None,
         engine: str | None = None,
-        max_concurrency: int = 4,
+        max_concurrency: int | None = None,
         max_requests_per_second: float | None = None,
         retry: dict[str, Any] | None = None,
         on_error: str = "continue",
@@ -106,17 +99,16 @@ class VehicleLicenseOcrOperator(BaseOperator):
         flags = ("records", "merge_pages")
         self._records, self._merge = (bool(parse_flag(getattr(self, n), n, allow_none=False)) for n in flags)
         self.url_mode = parse_choice(self.url_mode, "url_mode", URL_MODES)
-        self.on_error = parse_choice(self.on_error, "on_error", ON_ERROR)
-        self.redact_pii = parse_choice(self.redact_pii, "redact_pii", PII_MODES)
+        self.on_error = parse_choice(self.on_error, "on_error", ON_ERROR_MODES)
+        self.redact_pii = parse_choice(self.redact_pii, "redact_pii", REDACTION_MODES)
         self.max_error_ratio = parse_number(self.max_error_ratio, "max_error_ratio", minimum=0, maximum=1)
-        self.max_concurrency = int(parse_number(self.max_concurrency, "max_concurrency", minimum=1, integer=True))
         self.progress_interval = parse_number(self.progress_interval, "progress_interval", minimum=0.01)
-        for name in ("max_requests_per_second", "download_timeout"):
-            if getattr(self, name) is not None:
-                setattr(self, name, parse_number(getattr(self, name), name, minimum=0.001))
+        for name, whole in (("max_concurrency", True), ("max_requests_per_second", False), ("download_timeout", False)):
+            if getattr(self, name) is not None:  # None: derived (concurrency, pacing) or the default (timeout)
+                setattr(self, name, parse_number(getattr(self, name), name, minimum=whole or 0.001, integer=whole))
         if self.engine is not None and not isinstance(self.engine, str):
             raise ConfigurationError(f"argument 'engine' must be a string, got {type(self.engine).__name__}")
-        self._options = VehicleLicenseOcrHook.options(**{name: getattr(self, name) for name in API_OPTIONS})
+        self._options = VehicleLicenseOcrHook.options(**{name: getattr(self, name) for name in BODY_OPTIONS})
         self._retry_policy = RetryPolicy.from_dict(self.retry)
         from ..core.batch.loading import ImageLoader
 
@@ -127,7 +119,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
     def make_hook(self) -> VehicleLicenseOcrHook:
         return VehicleLicenseOcrHook(
             self.vlocr_conn_id,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=None if self.max_concurrency is None else int(self.max_concurrency),
             retry=self._retry_policy,
             engine=self.engine or None,
             max_requests_per_second=self.max_requests_per_second,
@@ -135,25 +127,25 @@ class VehicleLicenseOcrOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         from ..records.batch import BatchRecords, run_date
-        from .object_storage import JsonLinesOutput
+        from .object_storage import ObjectStorage
 
         try:
             self._check_arguments()
             hook = self.make_hook()
             salt = hook.pii_salt_for(self.redact_pii)
-            shaper = BatchRecords(self._records, self._merge, self.redact_pii, salt, run_date(context))
+            try_number = int(getattr(context.get("ti"), "try_number", 1) or 1)
+            shaper = BatchRecords(self._records, self._merge, self.redact_pii, salt, run_date(context), try_number)
         except ConfigurationError as error:
             raise AirflowFailException(f"bad operator argument: {error}") from None
-        output = JsonLinesOutput(self.output_path) if self.output_path else None
         with ExitStack() as stack:
             stack.callback(hook.close)
-            run, items = self._recognize(hook, shaper, output, stack)
-        summary = run.summary(output_path=self.output_path or None)
+            run, items, manifest = self._recognize(hook, shaper, try_number, stack)
+        summary = run.summary(output_path=self.output_path or None, **manifest)
         if self._merge:
             vehicles = shaper.vehicles()
             summary.update(vehicles=len(vehicles), vehicles_invalid=sum(not v["record"]["valid"] for v in vehicles))
-            if output is not None:
-                summary["vehicles_path"] = output.write_vehicles(vehicles)
+            if self.output_path:
+                summary["vehicles_path"] = ObjectStorage().write_vehicles(self.output_path, vehicles)
             else:
                 context["ti"].xcom_push(key="vehicles", value=vehicles)
         self.log.info("OCR summary: %s", summary)
@@ -161,19 +153,26 @@ class VehicleLicenseOcrOperator(BaseOperator):
         verdict = run.failure_verdict(self.on_error, float(self.max_error_ratio))
         if verdict is not None:
             raise AirflowException(verdict) if run.progress.retryable_errors else AirflowFailException(verdict)
-        if summary["error"]:
-            self.log.warning("%d of %d image(s) failed; continuing", summary["error"], summary["total"])
         return {"summary": summary, "output_path": self.output_path} if self.output_path else items
 
-    def _recognize(
-        self, hook: VehicleLicenseOcrHook, shaper: BatchRecords, output: JsonLinesOutput | None, stack: ExitStack
-    ) -> tuple[BatchRun, list[dict[str, Any]]]:
-        """Run the batch; items stream to ``output`` (resuming an earlier try) or are collected for XCom."""
-        from ..core.batch.runner import FatalBatchError
-        from .object_storage import read_storage
+    def on_kill(self) -> None:
+        """SIGTERM (mark failed, timeout, scale-down): send nothing more; what was answered is recorded."""
+        run = getattr(self, "_run", None)
+        if run is not None:
+            run.stop()
 
-        previous = output.previous_ok() if output is not None else {}
-        sink = stack.enter_context(output.writer()) if output is not None else None
+    def _recognize(
+        self, hook: VehicleLicenseOcrHook, shaper: BatchRecords, try_number: int, stack: ExitStack
+    ) -> tuple[BatchRun, list[dict[str, Any]], dict[str, Any]]:
+        """Run the batch: records go durably to the journal (``output_path``) or are collected for XCom."""
+        from ..core.batch.journal import Journal, record_all
+        from ..core.batch.runner import BatchStopped, FatalBatchError
+        from .object_storage import ObjectStorage, read_storage
+
+        journal = Journal(self.output_path, ObjectStorage(), try_number=try_number) if self.output_path else None
+        previous = journal.previous_ok() if journal is not None else {}
+        if journal is not None:
+            stack.callback(journal.open().close)
         run = hook.recognize_batch(
             self.images,
             options=self._options,
@@ -186,13 +185,15 @@ class VehicleLicenseOcrOperator(BaseOperator):
             previous=previous,
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
         )
-        items: list[dict[str, Any]] = []
+        self._run = run
         try:
-            for item in map(shaper.shape, run):
-                if sink is None:
-                    items.append(item)
-                else:
-                    sink.write(json.dumps(item, ensure_ascii=False) + "\n")
+            items, counts = record_all(map(shaper.shape, run), journal)
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
-        return run, items
+        except BatchStopped:
+            raise AirflowException("OCR batch stopped on request; answered images are recorded") from None
+        manifest: dict[str, Any] = {"outcomes": counts, "billed": counts.pop("billed", 0), "try_number": try_number}
+        if journal is not None:
+            journal.finish()
+            manifest["billed_per_try"] = journal.billed_per_try()
+        return run, items, manifest

@@ -26,10 +26,13 @@ class BatchRecords:
     redact_pii: str = "none"
     salt: str = field(default="", repr=False)
     as_of: date = field(default_factory=date.today)
+    try_number: int = 1
     pages: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list, repr=False)
 
     def shape(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item with its record (when asked), redacted."""
+        if not item.get("resumed"):
+            item = {**item, "try_number": self.try_number}
         if item.get("status") == "ok" and "result" in item:
             if self.merge_pages:
                 self.pages.append((item["source"], item.get("side"), item["result"]))

@@ -7,8 +7,10 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.schema import REDACTION_MODES
+
 PII_FIELDS = ("name", "address", "owner_name", "owner_address")
-MODES = ("none", "mask", "hash")
+MODES = REDACTION_MODES
 
 
 def mask_value(value: str) -> str:

@@ -94,3 +94,22 @@ with DAG(
         return list(params["kwargs"])
 
     VehicleLicenseOcrOperator.partial(task_id="ocr_kwargs", max_concurrency=2, **ALLOWED).expand_kwargs(kwargs_list())
+
+with DAG(
+    dag_id="vlocr_test_journal",
+    schedule=None,
+    catchup=False,
+    render_template_as_native_obj=True,
+    params={"images": [], "output_path": None},
+    tags=["vlocr-test"],
+) as journal_dag:
+    VehicleLicenseOcrOperator(
+        task_id="ocr_journal",
+        images="{{ params.images }}",
+        side="front",
+        output_path="{{ params.output_path }}",
+        max_concurrency=4,
+        max_error_ratio=1.0,
+        progress_interval=0.5,
+        **ALLOWED,
+    )

@@ -1,38 +1,218 @@
-"""JSON Lines output of a batch, and the records an earlier try already wrote (resume without a second bill).
+"""The durable record of a batch: every answered image is on disk before its worker takes the next one.
 
-Storage is reached through an injected opener (``ObjectStoragePath(...).open`` in the operator), so this module
-works with local files and object storage alike.
+* A local ``output_path`` is itself the journal: records are appended, flushed and ``fsync``-ed one by one (a
+  SIGKILL loses at most the calls in flight), and nothing is ever truncated while a try runs.
+* Any other ``output_path`` (object storage) is journaled to a local spool file the same way, and the spool is
+  uploaded as a part file (``<output>.parts/``) every ``part_records`` records or ``part_seconds`` seconds, so
+  a try on another worker resumes from the parts.
+* :meth:`Journal.finish` writes the final output: exactly one record per input (the last one written for its
+  key), in input order, replacing the file atomically; parts and spool are removed.
+
+Storage is reached through an injected :class:`Storage` (``ObjectStoragePath`` in the operator).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
-TextOpener = Callable[[str, str], AbstractContextManager[IO[str]]]
-
-
-def previous_ok_records(path: str, open_text: TextOpener, exists: Callable[[str], bool]) -> dict[str, dict[str, Any]]:
-    """Records ``ok`` in ``path`` from an earlier try, by key (a torn last line is ignored)."""
-    if not exists(path):
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    with open_text(path, "r") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the last line of a killed writer
-            if isinstance(record, dict) and record.get("status") == "ok" and record.get("key"):
-                found[record["key"]] = record
-    return found
+Record = dict[str, Any]
+PART_RECORDS = 100
+PART_SECONDS = 10.0
 
 
-def write_lines(handle: IO[str], records: Iterable[dict[str, Any]]) -> None:
+class Storage(Protocol):
+    """What the journal needs of a store (local files or object storage)."""
+
+    def local_path(self, uri: str) -> Path | None: ...  # the file on this machine, when the URI is local
+
+    def open_text(self, uri: str, mode: str) -> AbstractContextManager[IO[str]]: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def files(self, uri: str) -> list[str]: ...  # files under a folder URI (sorted)
+
+    def delete(self, uri: str) -> None: ...
+
+
+def read_records(lines: Iterable[str]) -> Iterator[Record]:
+    """The records of a JSON Lines stream; a torn last line (a killed writer) is skipped."""
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+class Journal:
+    """Appends records durably for ``output`` (see the module docstring); thread-safe."""
+
+    def __init__(
+        self,
+        output: str,
+        storage: Storage,
+        *,
+        try_number: int = 1,
+        part_records: int = PART_RECORDS,
+        part_seconds: float = PART_SECONDS,
+        spool_dir: Path | None = None,
+    ) -> None:
+        self.output = output
+        self.storage = storage
+        self.try_number = try_number
+        self.part_records = part_records
+        self.part_seconds = part_seconds
+        self.local = storage.local_path(output)
+        digest = hashlib.sha256(output.encode("utf-8")).hexdigest()[:24]
+        spool_root = spool_dir or Path(tempfile.gettempdir()) / "vlocr-spool"
+        self.path = self.local or spool_root / f"{digest}.jsonl"
+        self.parts = output.rstrip("/") + ".parts"
+        self._lock = threading.Lock()
+        self._handle: IO[str] | None = None
+        self._unuploaded = 0
+        self._last_upload = time.monotonic()
+        self._part_seq = 0
+
+    # -- reading what earlier tries wrote ----------------------------------------------------------------
+    def earlier_records(self) -> Iterator[Record]:
+        """Records of earlier tries: the final output, uploaded parts, and this machine's spool."""
+        if self.local is None:
+            if self.storage.exists(self.output):
+                with self.storage.open_text(self.output, "r") as handle:
+                    yield from read_records(handle)
+            for part in self.storage.files(self.parts) if self.storage.exists(self.parts) else []:
+                with self.storage.open_text(part, "r") as handle:
+                    yield from read_records(handle)
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                yield from read_records(handle)
+
+    def previous_ok(self) -> dict[str, Record]:
+        """The last ``ok`` record per key from earlier tries (resume: these are not sent again)."""
+        found: dict[str, Record] = {}
+        for record in self.earlier_records():
+            if record.get("status") == "ok" and record.get("key"):
+                found[str(record["key"])] = record
+        return found
+
+    def billed_per_try(self) -> dict[str, int]:
+        """Billed calls recorded by every try so far (``try_number`` -> count)."""
+        counts: dict[str, int] = {}
+        for record in self.earlier_records():
+            if record.get("billed"):
+                try_number = str(record.get("try_number", "?"))
+                counts[try_number] = counts.get(try_number, 0) + 1
+        return counts
+
+    # -- writing ------------------------------------------------------------------------------------------
+    def open(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("a", encoding="utf-8")
+        return self
+
+    def append(self, record: Record) -> None:
+        """Write one record and force it to disk before returning."""
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            assert self._handle is not None, "open() the journal first"
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._unuploaded += 1
+            if self.local is None and (
+                self._unuploaded >= self.part_records or time.monotonic() - self._last_upload >= self.part_seconds
+            ):
+                self._upload_part()
+
+    def _upload_part(self) -> None:
+        """Copy the spool to a new part file (the spool stays until the output is final)."""
+        self._part_seq += 1
+        part = f"{self.parts}/part-{self.try_number:03d}-{self._part_seq:05d}.jsonl"
+        with self.path.open(encoding="utf-8") as source, self.storage.open_text(part, "w") as target:
+            for line in source:
+                target.write(line)
+        self._unuploaded = 0
+        self._last_upload = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                if self.local is None and self._unuploaded:
+                    self._upload_part()
+                self._handle.close()
+                self._handle = None
+
+    def finish(self) -> int:
+        """Write the final output (one record per key, the last written, in input order); returns its size."""
+        self.close()
+        if self.local is not None:
+            return self._finish_local()
+        last: dict[str, Record] = {}
+        for record in self.earlier_records():
+            key = record.get("key") or f"#index-{record.get('index')}"
+            last[str(key)] = record
+        ordered = sorted(last.values(), key=lambda r: (r.get("index") is None, r.get("index") or 0))
+        with self.storage.open_text(self.output, "w") as handle:
+            write_lines(handle, ordered)
+        for part in self.storage.files(self.parts) if self.storage.exists(self.parts) else []:
+            self.storage.delete(part)
+        self.path.unlink(missing_ok=True)
+        return len(ordered)
+
+    def _finish_local(self) -> int:
+        """Compact the local journal in place with flat memory: one pass for offsets, one to copy in order."""
+        assert self.local is not None
+        last: dict[str, tuple[int, int]] = {}
+        with self.local.open("rb") as source:
+            offset = 0
+            for raw in source:
+                record = next(read_records([raw.decode("utf-8", "replace")]), None)
+                if record is not None:
+                    key = str(record.get("key") or f"#index-{record.get('index')}")
+                    last[key] = (int(record.get("index") or 0), offset)
+                offset += len(raw)
+        temporary = self.local.with_name(self.local.name + ".tmp")
+        with self.local.open("rb") as source, temporary.open("wb") as target:
+            for _, at in sorted(last.values()):
+                source.seek(at)
+                target.write(source.readline())
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(temporary, self.local)
+        return len(last)
+
+
+def record_all(records: Iterable[Record], journal: Journal | None) -> tuple[list[Record], dict[str, int]]:
+    """Journal every new record as it arrives (or collect them all when there is no journal, sorted into input
+    order); returns the collected records and the count per manifest outcome."""
+    from .pipeline import outcome_bucket
+
+    collected: list[Record] = []
+    counts: dict[str, int] = {}
+    for record in records:
+        bucket = outcome_bucket(record)
+        counts[bucket] = counts.get(bucket, 0) + 1
+        counts["billed"] = counts.get("billed", 0) + bool(record.get("billed") and bucket == "ok")
+        if journal is None:
+            collected.append(record)
+        elif not record.get("resumed"):
+            journal.append(record)
+    return sorted(collected, key=lambda record: record["index"]), counts
+
+
+def write_lines(handle: IO[str], records: Iterable[Record]) -> None:
     """One JSON object a line (UTF-8, non-ASCII kept)."""
     for record in records:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -1,37 +1,47 @@
 """The batch pipeline: items -> load (URL routing, download, storage read) -> check -> engine -> outcome records.
 
-Yields one plain-JSON record per input item, in input order: ``ok`` with the API-shaped result, or ``error``
-naming the item and the rule broken. Items recorded ``ok`` by an earlier try are passed through (``resumed``);
-the same image twice in a batch is recognised once (the repeat names the first in ``duplicate_of``).
+Yields one plain-JSON record per input item as it completes (``index`` is its input position): ``ok`` with the
+API-shaped result, or ``error`` naming the item and the rule broken. Items recorded ``ok`` by an earlier try are
+passed through (``resumed``); the same image twice in a batch is recognised once (the repeat names the first in
+``duplicate_of``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engines.base import RecognitionEngine
 from ..models import OcrResponse, RecognizeOptions
+from ..retry import RetryPolicy
 from .inputs import parse_images
 from .loading import ImageLoader
 from .runner import FatalBatchError, ImageTask, Outcome, Progress, run_batch
 
 Record = dict[str, Any]
+SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)  # the engine tries once; the runner re-queues retryable failures
 
 
 @dataclass
 class BatchRun:
-    """One run of the pipeline: iterate it for the records; ``progress`` has the running totals."""
+    """One run of the pipeline: iterate it for the records (in completion order; ``index`` is the input
+    position); ``progress`` has the running totals; :meth:`stop` ends it early (what was answered is kept)."""
 
     records: Iterator[Record]
     progress: Progress
     engine: str
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def __iter__(self) -> Iterator[Record]:
         return self.records
+
+    def stop(self) -> None:
+        """Send nothing more; in-flight calls finish and are recorded, then iteration raises ``BatchStopped``."""
+        self.stopped.set()
 
     def failure_verdict(self, on_error: str, max_error_ratio: float) -> str | None:
         """Why the task must fail per its failure policy, else ``None`` (see :func:`failure_verdict`)."""
@@ -55,10 +65,15 @@ class BatchRun:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """How to run a batch (plain values; the operator's arguments after checking)."""
+    """How to run a batch (plain values; the operator's arguments after checking).
+
+    :param concurrency: calls in flight, or a callable read before each submission (adaptive pacing).
+    :param retry: how retryable failures are re-queued (the engine itself makes single attempts).
+    """
 
     options: RecognizeOptions = field(default_factory=RecognizeOptions)
-    max_concurrency: int = 4
+    concurrency: int | Callable[[], int] = 4
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 5.0
     fatal_errors: tuple[type[BaseException], ...] = ()
 
@@ -80,52 +95,69 @@ def recognize_batch(
     keys = occurrence_keys(tasks)
     todo = [task for task in tasks if keys[task.index] not in previous]
     duplicate_of = duplicates(todo)
+    repeats: dict[int, list[ImageTask]] = {}
+    for task in todo:
+        if task.index in duplicate_of:
+            repeats.setdefault(duplicate_of[task.index], []).append(task)
     unique = [task for task in todo if task.index not in duplicate_of]
     progress = Progress(total=len(parsed))
+    stopped = threading.Event()
 
     def process(task: ImageTask) -> OcrResponse:
         options = settings.options.model_copy(update={"side": task.side}) if task.side else settings.options
         loaded = loader.load(task)
         if isinstance(loaded, str):
-            return engine.recognize(url=loaded, options=options, image_name=task.source)
-        return engine.recognize(image=loaded, options=options, image_name=task.source)
+            return engine.recognize(url=loaded, options=options, image_name=task.source, retry=SINGLE_ATTEMPT)
+        return engine.recognize(image=loaded, options=options, image_name=task.source, retry=SINGLE_ATTEMPT)
 
     def records() -> Iterator[Record]:
+        for position, entry in enumerate(parsed):  # known at once: bad items, records of an earlier try
+            if not isinstance(entry, ImageTask):
+                progress.add(entry)
+                yield {"index": position, **error_record(entry.image, entry.image, None, None, entry)}
+            elif keys[entry.index] in previous:
+                progress.add(skipped=True)
+                yield {**previous[keys[entry.index]], "index": entry.index, "resumed": True}
         outcomes = run_batch(
             unique,
             process,
             total=len(unique),
-            max_concurrency=settings.max_concurrency,
+            max_concurrency=settings.concurrency,
+            retry=settings.retry,
             is_fatal=lambda error: isinstance(error, settings.fatal_errors),
             progress=progress,
             progress_interval=settings.progress_interval,
             report=report,
+            stop=stopped,
         )
-        firsts: dict[int, tuple[Record, BaseException | None]] = {}
-        repeated = set(duplicate_of.values())
-        for entry in parsed:  # input order: bad items, resumed records, repeats and new outcomes interleaved
-            if not isinstance(entry, ImageTask):
-                progress.add(entry)
-                yield error_record(entry.image, entry.image, None, None, entry)
-            elif keys[entry.index] in previous:
-                progress.add(skipped=True)
-                yield previous[keys[entry.index]]
-            elif entry.index in duplicate_of:
-                first, error = firsts[duplicate_of[entry.index]]
-                progress.add(error)
-                copy = json.loads(json.dumps(first))
-                copy.update(source=entry.source, id=entry.id, key=keys[entry.index], duplicate_of=first["key"])
+        for outcome in outcomes:
+            record = outcome_record(outcome, keys[outcome.task.index])
+            if record["status"] == "ok" and getattr(engine, "billed", False):
+                record["billed"] = True
+            yield record
+            for repeat in repeats.get(outcome.task.index, ()):
+                progress.add(outcome.error)
+                copy = json.loads(json.dumps(record))
+                copy.update(source=repeat.source, id=repeat.id, key=keys[repeat.index], index=repeat.index)
+                copy["duplicate_of"] = record["key"]
+                copy.pop("billed", None)
                 yield copy
-            else:
-                outcome = next(outcomes)
-                record = outcome_record(outcome, keys[entry.index])
-                if entry.index in repeated:
-                    firsts[entry.index] = (json.loads(json.dumps(record)), outcome.error)
-                yield record
-        for _ in outcomes:  # runs the runner to its end (final progress line)
-            pass
 
-    return BatchRun(records(), progress, engine.name)
+    return BatchRun(records(), progress, engine.name, stopped)
+
+
+def outcome_bucket(record: Record) -> str:
+    """Which manifest count a record falls in: ok, resumed, cached, budget, invalid_input, transient, failed."""
+    if record.get("resumed"):
+        return "resumed"
+    if record.get("status") == "ok":
+        return "cached" if record.get("cached") else "ok"
+    error = record.get("error") or {}
+    if error.get("code") == "budget":
+        return "budget"
+    if error.get("type") in ("ImageValidationError", "DownloadError"):
+        return "invalid_input"
+    return "transient" if error.get("retryable") else "failed"
 
 
 def failure_verdict(summary: dict[str, Any], on_error: str, max_error_ratio: float, transient: int) -> str | None:
@@ -170,9 +202,11 @@ def outcome_record(outcome: Outcome, key: str) -> Record:
     """The record of one recognised (or failed) item."""
     task = outcome.task
     if outcome.response is None:
-        return error_record(task.source, task.id, key, task.side, outcome.error, outcome.elapsed_ms)
+        record = error_record(task.source, task.id, key, task.side, outcome.error, outcome.elapsed_ms)
+        return {"index": task.index, **record, "attempts": outcome.attempts}
     response = outcome.response
     return {
+        "index": task.index,
         "source": task.source,
         "id": task.id,
         "key": key,
@@ -181,7 +215,7 @@ def outcome_record(outcome: Outcome, key: str) -> Record:
         "result": response.result.to_api_dict(),
         "request_id": response.request_id,
         "engine": response.engine,
-        "attempts": response.attempts,
+        "attempts": outcome.attempts,
         "elapsed_ms": outcome.elapsed_ms,
     }
 

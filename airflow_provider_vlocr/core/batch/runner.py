@@ -1,20 +1,23 @@
-"""Run many recognitions with bounded concurrency, yielding outcomes in input order with flat memory."""
+"""Run many recognitions with bounded (or adaptive) concurrency and re-queued retries: no head-of-line stalls."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import ApiError, VlocrError
 from ..models import OcrResponse
+from ..retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+MAX_WORKERS = 128  # threads are started on demand, up to the concurrency actually asked for
 Kind = Literal["url", "path", "bytes"]
 
 
@@ -38,6 +41,7 @@ class Outcome:
     response: OcrResponse | None = None
     error: BaseException | None = None
     elapsed_ms: float = 0.0
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -106,68 +110,132 @@ def error_code(error: BaseException) -> str:
     return f"{type(error).__name__}:{rule}" if rule else type(error).__name__
 
 
+class BatchStopped(Exception):
+    """The batch was asked to stop (the task was killed): what was answered is recorded, nothing more is sent."""
+
+
+@dataclass(order=True)
+class _Waiting:
+    """A task waiting for its retry time (kept in a heap; holds no worker)."""
+
+    not_before: float
+    seq: int
+    task: ImageTask = field(compare=False)
+    attempts: int = field(compare=False)
+    waited: float = field(compare=False)
+    started: float = field(compare=False)
+
+
 def run_batch(
     tasks: Iterable[ImageTask],
     process: Callable[[ImageTask], OcrResponse],
     *,
     total: int,
-    max_concurrency: int = 4,
+    max_concurrency: int | Callable[[], int] = 4,
+    retry: RetryPolicy | None = None,
     is_fatal: Callable[[BaseException], bool] = lambda _: False,
     progress: Progress | None = None,
     progress_interval: float = 5.0,
     report: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Outcome]:
-    """Process ``tasks`` with at most ``max_concurrency`` in flight; yield outcomes in input order.
+    """Process ``tasks`` with bounded concurrency; yield each outcome as it completes (its ``task.index`` says
+    where it belongs).
 
-    At most ``2 * max_concurrency`` tasks are submitted ahead of the one being yielded, so memory stays flat
-    for any batch size. A fatal error (``is_fatal``) stops submitting, lets in-flight work finish, and raises
-    :class:`FatalBatchError` in order. Any other exception becomes that item's error outcome.
+    ``process`` makes a single attempt. A retryable failure is re-queued with a not-before time from ``retry``
+    (back-off, ``Retry-After``, attempts and time budget), so waiting holds no worker and stalls no other item.
+    ``max_concurrency`` may be a callable read before each submission (adaptive pacing). Tasks are drawn from
+    ``tasks`` only as workers free up, so memory stays flat for any batch size. A fatal error (``is_fatal``)
+    stops submitting, lets in-flight work finish (yielding it), then raises :class:`FatalBatchError`; a set
+    ``stop`` event does the same and raises :class:`BatchStopped`.
     """
+    policy = retry or RetryPolicy(max_attempts=1)
     progress = progress or Progress(total=total)
     report = report or (lambda p: log.info("progress: %s", p.line()))
+    limit = max_concurrency if callable(max_concurrency) else (lambda: max(1, int(max_concurrency)))
+    stop = stop or threading.Event()
+    source = iter(tasks)
+    exhausted = False
+    waiting: list[_Waiting] = []
+    due: deque[_Waiting] = deque()
+    in_flight: dict[Future[tuple[OcrResponse | None, BaseException | None, float]], _Waiting] = {}
+    fatal: Outcome | None = None
+    seq = 0
+    last_report = clock()
 
-    def work(task: ImageTask) -> Outcome:
-        started = time.monotonic()
+    def attempt(task: ImageTask) -> tuple[OcrResponse | None, BaseException | None, float]:
+        started = clock()
         try:
-            outcome = Outcome(task, response=process(task))
+            return process(task), None, clock() - started
         except (VlocrError, OSError, ValueError) as exc:
-            outcome = Outcome(task, error=exc)
+            return None, exc, clock() - started
         except Exception as exc:  # an unexpected failure still ends as this item's error record
             log.exception("unexpected error on %s", task.source)
-            outcome = Outcome(task, error=exc)
-        outcome.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
-        progress.add(outcome.error)
-        return outcome
+            return None, exc, clock() - started
 
-    last_report = time.monotonic()
-    window: deque[Future[Outcome]] = deque()
-    iterator = iter(tasks)
-    exhausted = False
-    stop = False
-    with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="vlocr") as pool:
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="vlocr") as pool:
         while True:
-            while not exhausted and not stop and len(window) < 2 * max(1, max_concurrency):
-                try:
-                    window.append(pool.submit(work, next(iterator)))
-                except StopIteration:
-                    exhausted = True
-            if not window:
-                break
-            head = window[0]
-            while not head.done():
-                wait([head], timeout=progress_interval)
-                if time.monotonic() - last_report >= progress_interval:
-                    report(progress)
-                    last_report = time.monotonic()
-            window.popleft()
-            outcome = head.result()
-            if outcome.error is not None and is_fatal(outcome.error):
-                stop = True
-                for future in window:
-                    future.cancel()
-                raise FatalBatchError(outcome.error, outcome)
-            yield outcome
-            if time.monotonic() - last_report >= progress_interval:
+            now = clock()
+            while waiting and waiting[0].not_before <= now:
+                due.append(heapq.heappop(waiting))
+            while fatal is None and not stop.is_set() and len(in_flight) < limit():
+                if due:
+                    entry = due.popleft()
+                elif not exhausted:
+                    task = next(source, None)
+                    if task is None:
+                        exhausted = True
+                        continue
+                    seq += 1
+                    entry = _Waiting(now, seq, task, 0, 0.0, now)
+                else:
+                    break
+                entry.attempts += 1
+                in_flight[pool.submit(attempt, entry.task)] = entry
+            if not in_flight:
+                if fatal is not None:
+                    raise FatalBatchError(fatal.error or RuntimeError("fatal"), fatal)
+                if stop.is_set() and (waiting or due or not exhausted):
+                    raise BatchStopped("stopped before every image was sent")
+                if not waiting and not due and exhausted:
+                    break
+            if in_flight:
+                timeout = progress_interval
+                if waiting:
+                    timeout = max(0.0, min(timeout, waiting[0].not_before - clock()))
+                done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            else:  # only back-offs pending: sleep until the first is due
+                done = set()
+                time.sleep(max(0.0, min(progress_interval, waiting[0].not_before - clock())) if waiting else 0.0)
+            for future in done:
+                entry = in_flight.pop(future)
+                response, error, _latency = future.result()
+                if error is not None and _should_retry(policy, entry, error) and fatal is None and not stop.is_set():
+                    delay = policy.delay_for(entry.attempts, error)  # type: ignore[arg-type]
+                    entry.waited += delay
+                    entry.not_before = clock() + delay
+                    heapq.heappush(waiting, entry)
+                    continue
+                outcome = Outcome(entry.task, response=response, error=error, attempts=entry.attempts)
+                outcome.elapsed_ms = round((clock() - entry.started) * 1000, 1)
+                progress.add(error)
+                if error is not None and is_fatal(error):
+                    fatal = fatal or outcome
+                    continue
+                yield outcome
+            if clock() - last_report >= progress_interval:
                 report(progress)
-                last_report = time.monotonic()
+                last_report = clock()
     report(progress)
+
+
+def _should_retry(policy: RetryPolicy, entry: _Waiting, error: BaseException) -> bool:
+    """Whether a failed attempt goes back to the queue (retryable, attempts and time budget left)."""
+    if not getattr(error, "retryable", False):
+        return False
+    cap = getattr(error, "max_retries", None)
+    attempts = policy.max_attempts if cap is None else min(policy.max_attempts, cap + 1)
+    if entry.attempts >= attempts:
+        return False
+    return entry.waited + policy.delay_for(entry.attempts, error) <= policy.budget_seconds  # type: ignore[arg-type]

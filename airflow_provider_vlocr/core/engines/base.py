@@ -13,6 +13,7 @@ from ..arguments import label_of
 from ..errors import ApiError, ConfigurationError, ImageValidationError
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
+from ..retry import RetryPolicy
 from .reading import LicenseReading, shape_result
 
 
@@ -53,6 +54,7 @@ class RecognitionEngine(Protocol):
 
     name: str
     accepts_urls: bool  # fetches URLs itself; else the pipeline downloads them under its policy
+    billed: bool  # every answered call is billed
 
     def recognize(
         self,
@@ -61,6 +63,7 @@ class RecognitionEngine(Protocol):
         url: str | None = None,
         options: RecognizeOptions | None = None,
         image_name: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> OcrResponse: ...
 
     def close(self) -> None: ...
@@ -75,6 +78,7 @@ class ReadingEngine(ABC):
 
     name = "local"
     accepts_urls = False
+    billed = False
 
     def __init__(self, *, allowed_url_hosts: Iterable[str] | None = None) -> None:
         self.allowed_url_hosts = None if allowed_url_hosts is None else tuple(allowed_url_hosts)
@@ -90,7 +94,9 @@ class ReadingEngine(ABC):
         url: str | None = None,
         options: RecognizeOptions | None = None,
         image_name: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> OcrResponse:
+        """Read the image locally (``retry`` is accepted for the interface; nothing here is retried)."""
         options, name = prepare_call(image, url, options, image_name)
         started = time.monotonic()
         try:

@@ -43,6 +43,7 @@ class EngineSpec:
     :param needs_connection: the engine needs credentials from a ``vlocr`` connection.
     :param extra: the pip extra that installs its dependencies.
     :param offered: shown as a choice in the connection form (test-only engines are not).
+    :param billed: every answered call is billed (paced, counted against budgets).
     """
 
     name: str
@@ -53,6 +54,7 @@ class EngineSpec:
     extra: str | None = None
     requires: tuple[str, ...] = ()
     offered: bool = True
+    billed: bool = False
 
     def missing_modules(self) -> list[str]:
         """Top-level modules this engine needs that are not installed."""
@@ -84,6 +86,7 @@ ENGINES: dict[str, EngineSpec] = {
             factory=".huaweicloud.client:create_engine",
             accepts_urls=True,
             needs_connection=True,
+            billed=True,
         ),
         EngineSpec(
             name="local",

@@ -63,6 +63,7 @@ class VehicleLicenseOcrClient:
 
     name = "huaweicloud"
     accepts_urls = True  # Huawei downloads URLs itself
+    billed = True  # every answered call costs money
 
     def __init__(
         self,
@@ -153,8 +154,10 @@ class VehicleLicenseOcrClient:
         """
         refreshed = False
         while True:
-            if call.limited and self.rate_limiter is not None:
-                self.rate_limiter.acquire()
+            pacer = self.rate_limiter if call.limited else None
+            if pacer is not None:
+                pacer.acquire()
+            sent = time.monotonic()
             try:
                 response = self.session.request(
                     call.method,
@@ -167,6 +170,8 @@ class VehicleLicenseOcrClient:
                 )
             except requests.RequestException as exc:
                 raise transport_error(exc, call.what) from None
+            if pacer is not None:
+                pacer.observe(time.monotonic() - sent, throttled=response.status_code == 429)
             if response.status_code < 400:
                 return response
             error = error_from_response(response)
@@ -188,8 +193,12 @@ class VehicleLicenseOcrClient:
         url: str | None = None,
         options: RecognizeOptions | None = None,
         image_name: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> OcrResponse:
-        """Recognise one licence image given as bytes or as a URL that Huawei downloads."""
+        """Recognise one licence image given as bytes or as a URL that Huawei downloads.
+
+        ``retry`` overrides the client's policy for this call (the batch pipeline passes a single attempt and
+        schedules retries itself, so a back-off never holds a worker)."""
         options, name = prepare_call(image, url, options, image_name)
         if image is not None:
             check_image(image, name)
@@ -206,7 +215,7 @@ class VehicleLicenseOcrClient:
             project_id = self.project_id
             target = f"{self.settings.resolved_ocr_endpoint}{vehicle_license_path(project_id)}"
             auth = self.auth.for_project(project_id)
-            response, attempts = self.retry.run(
+            response, attempts = (retry or self.retry).run(
                 lambda: self._send(Call("POST", target, body, headers, auth, f"OCR of {name}", limited=True)),
                 sleep=self._sleep,
                 describe=f"OCR of {name}",
