@@ -45,6 +45,15 @@ class DownloadUnavailableError(DownloadError):
     retryable: ClassVar[bool] = True
 
 
+class BudgetExhaustedError(VlocrError):
+    """``max_billed_calls`` is spent: the image was not sent (not a failure of the image)."""
+
+    def __init__(self, image: str, limit: int) -> None:
+        self.image = image
+        self.rule = "budget"
+        super().__init__(f"image {image!r} not sent: the budget of {limit} billed call(s) is spent")
+
+
 class ApiError(VlocrError):
     """A failed call to Huawei IAM or OCR (or the emulator)."""
 

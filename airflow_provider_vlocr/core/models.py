@@ -139,3 +139,4 @@ class OcrResponse(BaseModel):
     engine: str = "huaweicloud"
     elapsed_ms: float | None = None
     attempts: int = 1
+    cached: bool = False  # answered from the result cache: not sent, not billed

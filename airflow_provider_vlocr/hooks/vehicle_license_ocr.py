@@ -19,6 +19,8 @@ from ..core.retry import RetryPolicy
 LOCAL_CONCURRENCY = 2  # an on-worker engine is CPU-bound: one image decoding while another is recognised
 
 if TYPE_CHECKING:
+    from ..core.batch.budget import CallBudget
+    from ..core.batch.cache import ResultCache
     from ..core.batch.loading import StorageReader
     from ..core.batch.pipeline import BatchRun
     from ..core.batch.runner import Progress
@@ -190,13 +192,16 @@ class VehicleLicenseOcrHook(BaseHook):
         previous: Mapping[str, dict[str, Any]] | None = None,
         progress_interval: float = 5.0,
         report: Callable[[Progress], None] | None = None,
+        cache: ResultCache | None = None,
+        budget: CallBudget | None = None,
     ) -> BatchRun:
         """Recognise a batch (URLs, paths, object-storage URIs, bytes, dicts) with this hook's engine.
 
         Iterate the returned :class:`BatchRun` for one plain-JSON record per item, in input order; bad items end
         as error records naming the item and the rule. A credential or configuration failure stops the batch
         with :class:`FatalBatchError`. URLs, local files and storage reads follow the fetch rules (see
-        :class:`ImageLoader`); ``previous`` holds records of an earlier try by key, which are not sent again.
+        :class:`ImageLoader`); ``previous`` holds records of an earlier try by key, which are not sent again;
+        ``cache`` answers photos seen before without a call; ``budget`` caps the billed calls.
         """
         from ..core.batch.loading import ImageLoader
         from ..core.batch.pipeline import BatchSettings, recognize_batch
@@ -218,7 +223,9 @@ class VehicleLicenseOcrHook(BaseHook):
             progress_interval=progress_interval,
             fatal_errors=FATAL_ERRORS,
         )
-        return recognize_batch(images, engine, loader, settings, previous=previous, report=report)
+        return recognize_batch(
+            images, engine, loader, settings, previous=previous, report=report, cache=cache, budget=budget
+        )
 
     def pii_salt_for(self, mode: str) -> str:
         """The salt for ``redact_pii=mode``: the connection's secret ``pii_salt`` extra for ``hash``, else ``""``."""

@@ -36,10 +36,9 @@ class VehicleLicenseOcrOperator(BaseOperator):
 
     template_fields: Sequence[str] = (
         "images", "vlocr_conn_id", *BODY_OPTIONS, "url_mode", "output_path", "engine", "on_error",
-        "max_error_ratio", "redact_pii", "retry", "records", "merge_pages",
+        "max_error_ratio", "redact_pii", "retry", "records", "merge_pages", "cache_path", "max_billed_calls",
     )  # fmt: skip
     template_fields_renderers: ClassVar[dict[str, str]] = {"images": "json", "retry": "json"}
-    ui_color = "#e8f1fb"
 
     def __init__(
         self,
@@ -62,6 +61,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
         on_error: str = "continue",
         max_error_ratio: float | str = 0.1,
         output_path: str | None = None,
+        cache_path: str | None = None,
+        max_billed_calls: int | None = None,
         progress_interval: float = 5.0,
         records: bool | str = False,
         merge_pages: bool | str = False,
@@ -87,6 +88,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.on_error = on_error
         self.max_error_ratio = max_error_ratio
         self.output_path = output_path
+        self.cache_path = cache_path
+        self.max_billed_calls = max_billed_calls
         self.progress_interval = progress_interval
         self.records = records
         self.merge_pages = merge_pages
@@ -103,9 +106,11 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.redact_pii = parse_choice(self.redact_pii, "redact_pii", REDACTION_MODES)
         self.max_error_ratio = parse_number(self.max_error_ratio, "max_error_ratio", minimum=0, maximum=1)
         self.progress_interval = parse_number(self.progress_interval, "progress_interval", minimum=0.01)
-        for name, whole in (("max_concurrency", True), ("max_requests_per_second", False), ("download_timeout", False)):
-            if getattr(self, name) is not None:  # None: derived (concurrency, pacing) or the default (timeout)
-                setattr(self, name, parse_number(getattr(self, name), name, minimum=whole or 0.001, integer=whole))
+        for name, low in (("max_concurrency", 1), ("max_billed_calls", 0), ("max_requests_per_second", 0.001),
+                          ("download_timeout", 0.001)):  # fmt: skip
+            if getattr(self, name) is not None:  # None: derived (concurrency, pacing), unlimited, or the default
+                value = parse_number(getattr(self, name), name, minimum=low, integer=low in (0, 1))
+                setattr(self, name, int(value) if low in (0, 1) else value)
         if self.engine is not None and not isinstance(self.engine, str):
             raise ConfigurationError(f"argument 'engine' must be a string, got {type(self.engine).__name__}")
         self._options = VehicleLicenseOcrHook.options(**{name: getattr(self, name) for name in BODY_OPTIONS})
@@ -126,20 +131,19 @@ class VehicleLicenseOcrOperator(BaseOperator):
         )
 
     def execute(self, context: Any) -> Any:
-        from ..records.batch import BatchRecords, run_date
+        from ..records.batch import BatchRecords
         from .object_storage import ObjectStorage
 
         try:
             self._check_arguments()
             hook = self.make_hook()
             salt = hook.pii_salt_for(self.redact_pii)
-            try_number = int(getattr(context.get("ti"), "try_number", 1) or 1)
-            shaper = BatchRecords(self._records, self._merge, self.redact_pii, salt, run_date(context), try_number)
+            shaper = BatchRecords.for_task(context, self._records, self._merge, self.redact_pii, salt)
         except ConfigurationError as error:
             raise AirflowFailException(f"bad operator argument: {error}") from None
         with ExitStack() as stack:
             stack.callback(hook.close)
-            run, items, manifest = self._recognize(hook, shaper, try_number, stack)
+            run, items, manifest = self._recognize(hook, shaper, context, stack)
         summary = run.summary(output_path=self.output_path or None, **manifest)
         if self._merge:
             vehicles = shaper.vehicles()
@@ -157,22 +161,20 @@ class VehicleLicenseOcrOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """SIGTERM (mark failed, timeout, scale-down): send nothing more; what was answered is recorded."""
-        run = getattr(self, "_run", None)
-        if run is not None:
-            run.stop()
+        if getattr(self, "_run", None) is not None:
+            self._run.stop()
 
     def _recognize(
-        self, hook: VehicleLicenseOcrHook, shaper: BatchRecords, try_number: int, stack: ExitStack
+        self, hook: VehicleLicenseOcrHook, shaper: BatchRecords, context: Any, stack: ExitStack
     ) -> tuple[BatchRun, list[dict[str, Any]], dict[str, Any]]:
         """Run the batch: records go durably to the journal (``output_path``) or are collected for XCom."""
-        from ..core.batch.journal import Journal, record_all
         from ..core.batch.runner import BatchStopped, FatalBatchError
-        from .object_storage import ObjectStorage, read_storage
+        from .batch_io import BatchState
+        from .object_storage import read_storage
 
-        journal = Journal(self.output_path, ObjectStorage(), try_number=try_number) if self.output_path else None
-        previous = journal.previous_ok() if journal is not None else {}
-        if journal is not None:
-            stack.callback(journal.open().close)
+        state = BatchState.open(
+            context, stack, output_path=self.output_path, cache_path=self.cache_path, max_billed=self.max_billed_calls
+        )
         run = hook.recognize_batch(
             self.images,
             options=self._options,
@@ -182,18 +184,16 @@ class VehicleLicenseOcrOperator(BaseOperator):
             download_timeout=self.download_timeout,
             progress_interval=self.progress_interval,
             storage_reader=read_storage,
-            previous=previous,
+            previous=state.previous,
+            cache=state.cache,
+            budget=state.budget,
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
         )
         self._run = run
         try:
-            items, counts = record_all(map(shaper.shape, run), journal)
+            items, counts = state.record(map(shaper.shape, run))
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
         except BatchStopped:
             raise AirflowException("OCR batch stopped on request; answered images are recorded") from None
-        manifest: dict[str, Any] = {"outcomes": counts, "billed": counts.pop("billed", 0), "try_number": try_number}
-        if journal is not None:
-            journal.finish()
-            manifest["billed_per_try"] = journal.billed_per_try()
-        return run, items, manifest
+        return run, items, state.finish(counts)

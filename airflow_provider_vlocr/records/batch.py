@@ -29,6 +29,12 @@ class BatchRecords:
     try_number: int = 1
     pages: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list, repr=False)
 
+    @classmethod
+    def for_task(cls, context: Any, records: bool, merge_pages: bool, redact_pii: str, salt: str) -> BatchRecords:
+        """For a task: inspections judged on the run's date, new items stamped with the try number."""
+        try_number = int(getattr(context.get("ti"), "try_number", 1) or 1) if hasattr(context, "get") else 1
+        return cls(records, merge_pages, redact_pii, salt, run_date(context), try_number)
+
     def shape(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item with its record (when asked), redacted."""
         if not item.get("resumed"):

@@ -100,7 +100,7 @@ with DAG(
     schedule=None,
     catchup=False,
     render_template_as_native_obj=True,
-    params={"images": [], "output_path": None},
+    params={"images": [], "output_path": None, "cache_path": None, "max_billed_calls": None},
     tags=["vlocr-test"],
 ) as journal_dag:
     VehicleLicenseOcrOperator(
@@ -108,6 +108,8 @@ with DAG(
         images="{{ params.images }}",
         side="front",
         output_path="{{ params.output_path }}",
+        cache_path="{{ params.cache_path }}",
+        max_billed_calls="{{ params.max_billed_calls }}",
         max_concurrency=4,
         max_error_ratio=1.0,
         progress_interval=0.5,

@@ -119,7 +119,14 @@ class Journal:
     # -- writing ------------------------------------------------------------------------------------------
     def open(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                torn = existing.read(1) != b"\n"
         self._handle = self.path.open("a", encoding="utf-8")
+        if torn:  # a writer killed mid-line: end that line, so the next record stands on its own
+            self._handle.write("\n")
         return self
 
     def append(self, record: Record) -> None:

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engines.base import RecognitionEngine
-from ..models import OcrResponse, RecognizeOptions
+from ..errors import BudgetExhaustedError
+from ..models import OcrResponse, RecognizeOptions, VehicleLicenseResult
 from ..retry import RetryPolicy
+from .budget import CallBudget
+from .cache import ResultCache
 from .inputs import parse_images
 from .loading import ImageLoader
 from .runner import FatalBatchError, ImageTask, Outcome, Progress, run_batch
@@ -52,9 +55,10 @@ class BatchRun:
         p = self.progress
         return {
             "total": p.total,
-            "ok": p.done - p.errors,
+            "ok": p.done - p.errors - p.budget_skipped,
             "error": p.errors,
             "resumed": p.skipped,
+            "budget_skipped": p.budget_skipped,
             "error_codes": dict(p.error_codes),
             "duration_s": round(p.elapsed, 3),
             "images_per_second": round(p.rate, 3),
@@ -86,9 +90,12 @@ def recognize_batch(
     *,
     previous: Mapping[str, Record] | None = None,
     report: Callable[[Progress], None] | None = None,
+    cache: ResultCache | None = None,
+    budget: CallBudget | None = None,
 ) -> BatchRun:
     """Run ``images`` through ``engine``; see the module docstring. A fatal error (``settings.fatal_errors``)
-    raises :class:`FatalBatchError` from the iteration."""
+    raises :class:`FatalBatchError` from the iteration. ``cache`` answers images seen before (not billed);
+    ``budget`` caps billed calls (an image over it ends as a ``budget`` record, not sent)."""
     previous = previous or {}
     parsed = list(parse_images(images, settings.options.side))
     tasks = [entry for entry in parsed if isinstance(entry, ImageTask)]
@@ -103,12 +110,31 @@ def recognize_batch(
     progress = Progress(total=len(parsed))
     stopped = threading.Event()
 
+    billed = bool(getattr(engine, "billed", False))
+
     def process(task: ImageTask) -> OcrResponse:
         options = settings.options.model_copy(update={"side": task.side}) if task.side else settings.options
         loaded = loader.load(task)
-        if isinstance(loaded, str):
-            return engine.recognize(url=loaded, options=options, image_name=task.source, retry=SINGLE_ATTEMPT)
-        return engine.recognize(image=loaded, options=options, image_name=task.source, retry=SINGLE_ATTEMPT)
+        key = cache.key(loaded, engine.name, options) if cache is not None and isinstance(loaded, bytes) else None
+        hit = cache.get(key) if cache is not None and key else None
+        if hit is not None:
+            result = VehicleLicenseResult.model_validate(hit["result"])
+            return OcrResponse(result=result, request_id=hit.get("request_id"), engine=engine.name, cached=True)
+        reserved = budget is not None and billed
+        if reserved and not budget.reserve():  # type: ignore[union-attr]
+            raise BudgetExhaustedError(task.source, budget.limit)  # type: ignore[union-attr]
+        try:
+            source = {"url": loaded} if isinstance(loaded, str) else {"image": loaded}
+            response = engine.recognize(**source, options=options, image_name=task.source, retry=SINGLE_ATTEMPT)
+        except BaseException:
+            if reserved:
+                budget.release()  # type: ignore[union-attr]
+            raise
+        if reserved:
+            budget.commit()  # type: ignore[union-attr]
+        if cache is not None and key:
+            cache.put(key, {"result": response.result.to_api_dict(), "request_id": response.request_id})
+        return response
 
     def records() -> Iterator[Record]:
         for position, entry in enumerate(parsed):  # known at once: bad items, records of an earlier try
@@ -132,7 +158,7 @@ def recognize_batch(
         )
         for outcome in outcomes:
             record = outcome_record(outcome, keys[outcome.task.index])
-            if record["status"] == "ok" and getattr(engine, "billed", False):
+            if record["status"] == "ok" and billed and not record.get("cached"):
                 record["billed"] = True
             yield record
             for repeat in repeats.get(outcome.task.index, ()):
@@ -217,6 +243,7 @@ def outcome_record(outcome: Outcome, key: str) -> Record:
         "engine": response.engine,
         "attempts": outcome.attempts,
         "elapsed_ms": outcome.elapsed_ms,
+        **({"cached": True} if response.cached else {}),
     }
 
 

@@ -66,6 +66,7 @@ class Progress:
     done: int = 0
     errors: int = 0
     skipped: int = 0
+    budget_skipped: int = 0
     retryable_errors: int = 0
     error_codes: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -75,7 +76,9 @@ class Progress:
         with self.lock:
             self.done += 1
             self.skipped += skipped
-            if error is not None:
+            if getattr(error, "rule", None) == "budget":  # not sent: not a failure of the image
+                self.budget_skipped += 1
+            elif error is not None:
                 self.errors += 1
                 self.error_codes[error_code(error)] += 1
                 self.retryable_errors += bool(getattr(error, "retryable", False))
