@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -316,6 +317,11 @@ def test_request_body_is_sdk_shaped(vlocr_emulator: EmulatorHandle) -> None:
         b'"return_text_location": true, "recognize_electronic_license": true, "alarm": true}'
     )
     assert json.loads(body)["side"] == "double_side"
+    image = bytes(range(256)) * 40
+    for options in (RecognizeOptions(), RecognizeOptions(side="front", alarm=False)):
+        spliced = request_body(image_b64=base64.b64encode(image), url=None, options=options)
+        reference = {"image": base64.b64encode(image).decode(), **options.body_fields()}
+        assert spliced == json.dumps(reference, ensure_ascii=False).encode("utf-8")
 
 
 def test_enterprise_project_id_header_and_unknown_fields_kept(vlocr_emulator: EmulatorHandle) -> None:

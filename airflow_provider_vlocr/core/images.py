@@ -153,6 +153,6 @@ def _tiff_data_end(img: object) -> int:
     return max((int(o) + int(c) for o, c in zip(offsets, counts, strict=False)), default=0)
 
 
-def encode_image(data: bytes) -> str:
-    """Base64 without a ``data:`` prefix, as the API wants it."""
-    return base64.b64encode(data).decode("ascii")
+def encode_image(data: bytes) -> bytes:
+    """Base64 (as ASCII bytes) without a ``data:`` prefix, as the API wants it."""
+    return base64.b64encode(data)
