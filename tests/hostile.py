@@ -80,6 +80,7 @@ class HostileServer:
     def __init__(self, silent_port: int) -> None:
         self.files: dict[str, bytes] = {}
         self.requests: list[str] = []
+        self.client_ports: list[int] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +88,7 @@ class HostileServer:
 
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                server.client_ports.append(self.client_address[1])
                 route = self.path.split("?", 1)[0]
                 if route in server.files:
                     return self._send(200, server.files[route], "image/png")

@@ -172,6 +172,17 @@ def test_allowed_host_downloads_through_the_pinned_address(hostile: HostileServe
     assert info.value.rule == "url-credentials"
 
 
+def test_one_batch_reuses_kept_alive_connections(hostile: HostileServer) -> None:
+    policy = DownloadPolicy.build(["127.0.0.2"])
+    for i in range(5):
+        hostile.files[f"/keep-{i}.png"] = make_image(60 + i)
+    start = len(hostile.client_ports)
+    for i in range(5):
+        assert download_image(hostile.url(f"/keep-{i}.png"), policy) == hostile.files[f"/keep-{i}.png"]
+    assert len(set(hostile.client_ports[start:])) == 1  # five downloads, one connection
+    policy.pool.close()
+
+
 def test_offline_engine_downloads_under_the_same_policy(silent: SilentListener) -> None:
     engine = AnswersEngine(allowed_url_hosts=["127.0.0.2"])
     with connect_attempts() as attempts:

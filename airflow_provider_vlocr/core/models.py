@@ -46,12 +46,11 @@ def request_body(*, image_b64: bytes | str | None, url: str | None, options: Rec
     if (image_b64 is None) == (url is None):
         raise ValueError("exactly one of image or url must be given")
     rest = json.dumps(options.body_fields(), ensure_ascii=False)[1:-1].encode("utf-8")
+    tail = (b", " + rest if rest else b"") + b"}"
     if image_b64 is None:
-        head = json.dumps({"url": url}, ensure_ascii=False)[:-1].encode("utf-8")
-    else:
-        text = image_b64.encode("ascii") if isinstance(image_b64, str) else image_b64
-        head = b'{"image": "' + text + b'"'
-    return head + (b", " + rest if rest else b"") + b"}"
+        return json.dumps({"url": url}, ensure_ascii=False)[:-1].encode("utf-8") + tail
+    text = image_b64.encode("ascii") if isinstance(image_b64, str) else image_b64
+    return b"".join((b'{"image": "', text, b'"', tail))  # one allocation for megabytes
 
 
 class _Open(BaseModel):

@@ -13,13 +13,20 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 INITIAL_RATE = 4.0  # requests per second before anything is known
 MIN_RATE = 0.5
 MAX_RATE = 1000.0
-DECREASE = 0.7  # multiplicative decrease on a 429
-INCREASE_PER_SECOND = 1.0  # additive increase (requests per second, per second) after the first 429
+DECREASE = 0.7  # multiplicative decrease on a 429 (quota unknown)
+DECREASE_UNDER_CEILING = 0.9  # with a known ceiling, back off gently, and only when 429s persist:
+THROTTLED_SHARE = 0.3  # more than this share of the last RECENT answers throttled (stray 429s are noise)
+RECENT = 20
+HEADROOM = 0.97  # pace a given ceiling 3 % under it: arrival jitter at the quota window's edge causes 429s
+LATENCY_PRIOR = 1.0  # seconds assumed before the first answer (Little's law needs a latency)
+INCREASE_SHARE = 0.05  # additive increase per second: 5 % of the rate (at least 1 request/s), after the first 429
+SLOW_START_GROWTH = 1.5  # rate growth per second of success before the first 429
 MAX_AUTO_CONCURRENCY = 128
 
 
@@ -76,12 +83,13 @@ class AdaptivePacer(RateLimiter):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.max_rate = max_rate
-        super().__init__(max_rate or INITIAL_RATE, clock=clock, sleep=sleep)
+        self.max_rate = max_rate * HEADROOM if max_rate else None
+        super().__init__(self.max_rate or INITIAL_RATE, clock=clock, sleep=sleep)
         self.fixed_concurrency = max_concurrency
         self.slow_start = max_rate is None
-        self.latency = 0.5  # seconds, EWMA of observed call latency
+        self.latency: float | None = None  # seconds, EWMA of observed call latency
         self.throttled = 0
+        self._recent: deque[bool] = deque(maxlen=RECENT)
         self._last_decrease = -math.inf
         self._last_increase = clock()
 
@@ -89,24 +97,31 @@ class AdaptivePacer(RateLimiter):
         """Learn from one answered call: its latency, and whether it was throttled (429)."""
         with self._lock:
             now = self._clock()
-            self.latency = 0.8 * self.latency + 0.2 * max(0.001, latency)
+            latency = max(0.001, latency)
+            self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+            self._recent.append(throttled)
             if throttled:
                 self.throttled += 1
                 self.slow_start = False
-                if now - self._last_decrease >= max(1.0, self.latency):  # one decrease per congestion event
-                    self.rate = max(MIN_RATE, self.rate * DECREASE)
+                share = sum(self._recent) / len(self._recent)
+                persistent = len(self._recent) >= RECENT // 2 and share > THROTTLED_SHARE
+                congested = persistent if self.max_rate else True
+                if congested and now - self._last_decrease >= max(1.0, self.latency):  # once per congestion event
+                    factor = DECREASE_UNDER_CEILING if self.max_rate else DECREASE
+                    self.rate = max(MIN_RATE, self.rate * factor)
                     self._last_decrease = now
                 return
             elapsed = now - self._last_increase
             self._last_increase = now
             if self.slow_start:
-                self.rate = self.rate * 2 ** min(elapsed, 1.0)  # doubles per second of success
+                self.rate = self.rate * SLOW_START_GROWTH ** min(elapsed, 1.0)
             else:
-                self.rate += INCREASE_PER_SECOND * min(elapsed, 1.0)
+                self.rate += max(1.0, INCREASE_SHARE * self.rate) * min(elapsed, 1.0)
             self.rate = min(self.rate, self.max_rate or MAX_RATE)
 
     def concurrency(self) -> int:
         """Calls to keep in flight: given, or rate × latency (Little's law) with 25 % headroom."""
         if self.fixed_concurrency:
             return self.fixed_concurrency
-        return max(2, min(MAX_AUTO_CONCURRENCY, math.ceil(self.rate * self.latency * 1.25) + 1))
+        latency = LATENCY_PRIOR if self.latency is None else self.latency
+        return max(2, min(MAX_AUTO_CONCURRENCY, math.ceil(self.rate * latency * 1.25) + 1))

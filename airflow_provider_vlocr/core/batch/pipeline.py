@@ -137,6 +137,12 @@ def recognize_batch(
         return response
 
     def records() -> Iterator[Record]:
+        try:
+            yield from each_record()
+        finally:
+            loader.policy.pool.close()  # kept-alive download connections end with the batch
+
+    def each_record() -> Iterator[Record]:
         for position, entry in enumerate(parsed):  # known at once: bad items, records of an earlier try
             if not isinstance(entry, ImageTask):
                 progress.add(entry)

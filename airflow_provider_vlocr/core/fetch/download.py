@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class DownloadPolicy:
     max_bytes: int = MAX_DOWNLOAD_BYTES
     max_redirects: int = MAX_REDIRECTS
     verify_tls: bool = True
+    pool: ConnectionPool = field(default_factory=lambda: ConnectionPool(), compare=False, repr=False)
 
     @classmethod
     def build(
@@ -160,8 +162,11 @@ def _checked_parts(url: str, label: str, *, previous: str | None) -> SplitResult
     return parts
 
 
-def _fetch_once(parts: SplitResult, policy: DownloadPolicy, deadline: Deadline, label: str) -> bytes | str:
-    """One hop: the body, or the ``Location`` of a redirect."""
+def _fetch_once(
+    parts: SplitResult, policy: DownloadPolicy, deadline: Deadline, label: str, *, fresh: bool = False
+) -> bytes | str:
+    """One hop: the body, or the ``Location`` of a redirect. A kept-alive connection to the same vetted address
+    is reused; one the server closed meanwhile is replaced once by a fresh connection."""
     host = parts.hostname or ""
     secure = parts.scheme.lower() == "https"
     port = parts.port or (443 if secure else 80)
@@ -170,31 +175,32 @@ def _fetch_once(parts: SplitResult, policy: DownloadPolicy, deadline: Deadline, 
     except HostRefused as refused:
         raise DownloadError(label, "host-not-allowed", refused.reason) from None
     connect_timeout, read_timeout = policy.timeout
-    connection: _PinnedConnection
-    if secure:
-        context = _tls_context(policy.verify_tls)
-        connection = _PinnedTLSConnection(addresses[0], port, host, deadline.left(connect_timeout), context)
-    else:
-        connection = _PinnedConnection(addresses[0], port, host, deadline.left(connect_timeout))
+    key = (secure, str(addresses[0]), port, host)
+    connection = None if fresh else policy.pool.take(key)
+    reused = connection is not None
+    if connection is None:
+        if secure:
+            context = _tls_context(policy.verify_tls)
+            connection = _PinnedTLSConnection(addresses[0], port, host, deadline.left(connect_timeout), context)
+        else:
+            connection = _PinnedConnection(addresses[0], port, host, deadline.left(connect_timeout))
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    keep: _PinnedConnection | None = None
     try:
-        connection.connect()
+        if not reused:
+            connection.connect()
         sock = connection.sock  # kept: http.client drops its reference once the response owns the socket
         assert sock is not None
         sock.settimeout(deadline.left(read_timeout))
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
-        for header, value in (
-            ("Host", host_header),
-            ("User-Agent", _USER_AGENT),
-            ("Accept", "image/*"),
-            ("Accept-Encoding", "identity"),
-        ):
-            connection.putheader(header, value)
-        connection.endheaders()
-        response = connection.getresponse()
+        try:
+            response = _send(connection, target, parts.netloc.rsplit("@", 1)[-1])
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not reused:
+                raise
+            connection.close()  # the server closed the idle connection: try once on a new one
+            return _fetch_once(parts, policy, deadline, label, fresh=True)
         if response.status in (301, 302, 303, 307, 308):
             location = response.getheader("Location")
             if not location:
@@ -206,7 +212,11 @@ def _fetch_once(parts: SplitResult, policy: DownloadPolicy, deadline: Deadline, 
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > policy.max_bytes:
             raise DownloadError(label, "max-size", f"{declared} bytes exceed the cap of {policy.max_bytes} bytes")
-        return _read_body(sock, response, policy, deadline, label)
+        body = _read_body(sock, response, policy, deadline, label)
+        response.close()  # the body is read: the connection is ready for the next request
+        if not response.will_close:
+            keep = connection
+        return body
     except TimeoutError:
         if deadline.ends <= time.monotonic():
             raise DownloadUnavailableError(
@@ -218,7 +228,53 @@ def _fetch_once(parts: SplitResult, policy: DownloadPolicy, deadline: Deadline, 
     except (OSError, http.client.HTTPException) as exc:
         raise DownloadUnavailableError(label, "connect", f"download failed: {exc.__class__.__name__}") from None
     finally:
+        if keep is not None:
+            policy.pool.give(key, keep)
+        else:
+            connection.close()
+
+
+def _send(connection: http.client.HTTPConnection, target: str, host_header: str) -> http.client.HTTPResponse:
+    connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+    for header, value in (
+        ("Host", host_header),
+        ("User-Agent", _USER_AGENT),
+        ("Accept", "image/*"),
+        ("Accept-Encoding", "identity"),
+    ):
+        connection.putheader(header, value)
+    connection.endheaders()
+    return connection.getresponse()
+
+
+class ConnectionPool:
+    """Idle kept-alive connections by vetted ``(tls, address, port, host)``: one batch's downloads share them
+    instead of opening a connection per image. Thread-safe; at most ``per_key`` idle connections a key."""
+
+    def __init__(self, per_key: int = 8) -> None:
+        self.per_key = per_key
+        self._idle: dict[tuple[bool, str, int, str], list[_PinnedConnection]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[bool, str, int, str]) -> _PinnedConnection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give(self, key: tuple[bool, str, int, str], connection: _PinnedConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.per_key:
+                idle.append(connection)
+                return
         connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for connection in connections:
+            connection.close()
 
 
 def _read_body(

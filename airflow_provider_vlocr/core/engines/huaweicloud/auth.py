@@ -22,7 +22,7 @@ from ...errors import AuthenticationError, TransportError
 
 if TYPE_CHECKING:
     from ...connection import ConnectionSettings
-from .http import TRANSPORT_HEADERS, SecretSink, dumps, error_from_response, transport_error
+from .http import TRANSPORT_HEADERS, SecretSink, dumps, environment_settings, error_from_response, transport_error
 from .signing import sign_request
 
 TOKEN_HEADER = "X-Auth-Token"
@@ -204,7 +204,7 @@ class PasswordTokenAuth(VlocrAuth):
                 data=dumps(body),
                 headers={"Content-Type": "application/json;charset=utf8"},
                 timeout=self._timeout,
-                verify=self._verify,
+                **environment_settings(url, self._verify),  # the session does not read it per request
             )
         except requests.RequestException as exc:
             raise transport_error(exc, "IAM token request") from None

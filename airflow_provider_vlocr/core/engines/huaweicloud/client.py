@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -29,14 +30,15 @@ from ..base import prepare_call
 from ..registry import EngineContext
 from .auth import VlocrAuth, build_auth
 from .endpoints import vehicle_license_path
-from .http import JSON_CONTENT_TYPE, error_from_response, json_body, transport_error
+from .http import JSON_CONTENT_TYPE, environment_settings, error_from_response, json_body, transport_error
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"airflow-provider-vlocr/{__version__}"
 
 
 def make_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool fits ``pool_size`` concurrent calls; requests' own retries off."""
+    """A session whose connection pool fits ``pool_size`` concurrent calls; requests' own retries off; the
+    environment (proxies, CA bundle) is read once per endpoint by the client, not by requests on every call."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
     session.mount("https://", adapter)
@@ -81,9 +83,12 @@ class VehicleLicenseOcrClient:
         self.rate_limiter = rate_limiter
         self.retry = retry or RetryPolicy()
         self.session = session or make_session(pool_size)
+        # Read the environment once per endpoint (``_environment``), not on every request.
+        self._trust_env, self.session.trust_env = self.session.trust_env, False
         self.auth: VlocrAuth = build_auth(settings, self.session, on_secret, refresh_margin_seconds)
         self._sleep = sleep
         self._project_lock = threading.Lock()
+        self._env_cache: dict[str, dict[str, Any]] = {}
         self._project_id = settings.project_id
         # Until one call has passed the gateway's auth check, calls go one at a time, and a refused credential
         # is remembered: a wrong AK/SK must never be sent five times (the gateway would lock the AK).
@@ -166,7 +171,7 @@ class VehicleLicenseOcrClient:
                     headers=dict(call.headers),
                     auth=call.auth,
                     timeout=self.settings.timeout,
-                    verify=self.settings.verify_ssl,
+                    **self._environment(call.url),
                 )
             except requests.RequestException as exc:
                 raise transport_error(exc, call.what) from None
@@ -184,6 +189,17 @@ class VehicleLicenseOcrClient:
                 refreshed = True
                 continue
             raise error
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``), as
+        requests would find them, worked out once per endpoint instead of on every call."""
+        key = "/".join(url.split("/", 3)[:3])
+        cached = self._env_cache.get(key)
+        if cached is None:
+            verify = self.settings.verify_ssl
+            cached = environment_settings(key, verify) if self._trust_env else {"proxies": {}, "verify": verify}
+            self._env_cache[key] = cached
+        return cached
 
     # -- OCR -------------------------------------------------------------------------------------------
     def recognize(

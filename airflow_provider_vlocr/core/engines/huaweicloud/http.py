@@ -104,3 +104,14 @@ def json_body(response: requests.Response, what: str) -> dict[str, Any]:
 def dumps(payload: Any) -> bytes:
     """Compact-but-SDK-like JSON bytes."""
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def environment_settings(url: str, verify: bool) -> dict[str, Any]:
+    """Proxies and CA bundle from the environment for ``url``, as requests' ``trust_env`` would find them
+    (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``)."""
+    import os
+
+    from requests.utils import get_environ_proxies
+
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return {"proxies": get_environ_proxies(url), "verify": (bundle or True) if verify else False}
