@@ -221,3 +221,20 @@ def test_retry_policy_from_plain_dict() -> None:
     for bad in ({"max_attempts": 0}, {"attempts": 3}, {"jitter": "maybe"}, ["max_attempts"]):
         with pytest.raises(ConfigurationError, match="retry"):
             RetryPolicy.from_dict(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_header_sizes_agree_with_pillow(fmt: str) -> None:
+    import io
+
+    from PIL import Image
+
+    from airflow_provider_vlocr.core.images import header_size
+
+    for seed, (width, height) in enumerate(((640, 400), (101, 7999), (4000, 120), (333, 333))):
+        image = make_image(seed, width, height, fmt=fmt)
+        with Image.open(io.BytesIO(image)) as opened:
+            assert header_size(image, fmt) == opened.size == (width, height)
+    progressive = io.BytesIO()
+    Image.new("RGB", (300, 200)).save(progressive, "JPEG", progressive=True)
+    assert header_size(progressive.getvalue(), "JPEG") == (300, 200)

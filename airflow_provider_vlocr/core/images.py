@@ -121,6 +121,9 @@ def check_image(data: bytes, name: str, *, max_side: int = MAX_SIDE_PX) -> Image
     cut = truncation(data, fmt)
     if cut:
         raise ImageValidationError(name, "complete", cut)
+    size = header_size(data, fmt)  # PNG and JPEG: read from the header directly, no Pillow objects per call
+    if size is not None:
+        return _check_sides(name, fmt, size, max_side, len(data), b64)
     from PIL import Image, UnidentifiedImageError  # lazy: Pillow is heavy for DAG parsing
 
     try:
@@ -135,12 +138,45 @@ def check_image(data: bytes, name: str, *, max_side: int = MAX_SIDE_PX) -> Image
         ) from None
     if declared_end > len(data):
         raise ImageValidationError(name, "complete", f"the TIFF declares {declared_end} bytes but has {len(data)}")
-    for label, side in (("width", width), ("height", height)):
+    return _check_sides(name, fmt, (width, height), max_side, len(data), b64)
+
+
+def _check_sides(name: str, fmt: str, size: tuple[int, int], max_side: int, length: int, b64: int) -> ImageInfo:
+    for label, side in zip(("width", "height"), size, strict=True):
         if side < MIN_SIDE_PX:
             raise ImageValidationError(name, "min-side", f"{label} {side} px is below {MIN_SIDE_PX} px")
         if side > max_side:
             raise ImageValidationError(name, "max-side", f"{label} {side} px is above {max_side} px")
-    return ImageInfo(fmt, width, height, len(data), b64)
+    return ImageInfo(fmt, size[0], size[1], length, b64)
+
+
+_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's IHDR or a JPEG's start-of-frame segment; ``None`` when it cannot tell
+    (other formats, odd files: Pillow then decides). EXIF rotation does not change the API's pixel limits."""
+    if fmt == "PNG":
+        if data[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if fmt != "JPEG":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in _SOF_MARKERS:
+            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(data[at + 5 : at + 7], "big")
+        if marker == 0xDA or length < 2:  # scan data before any frame header: let Pillow judge
+            return None
+        at += 2 + length
+    return None
 
 
 def _tiff_data_end(img: object) -> int:
