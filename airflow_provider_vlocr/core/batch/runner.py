@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import heapq
 import logging
+import queue
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import ApiError, VlocrError
 from ..models import OcrResponse
@@ -177,6 +178,8 @@ def run_batch(
             log.exception("unexpected error on %s", task.source)
             return None, exc, clock() - started
 
+    # Finished attempts arrive on a queue (a done-callback): one cheap hand-off per call, whatever is in flight.
+    completed: queue.SimpleQueue[Future[tuple[OcrResponse | None, BaseException | None, float]]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="vlocr") as pool:
         while True:
             now = clock()
@@ -195,7 +198,9 @@ def run_batch(
                 else:
                     break
                 entry.attempts += 1
-                in_flight[pool.submit(attempt, entry.task)] = entry
+                future = pool.submit(attempt, entry.task)
+                in_flight[future] = entry
+                future.add_done_callback(completed.put)
             if not in_flight:
                 if fatal is not None:
                     raise FatalBatchError(fatal.error or RuntimeError("fatal"), fatal)
@@ -207,15 +212,15 @@ def run_batch(
                 timeout = progress_interval
                 if waiting:
                     timeout = max(0.0, min(timeout, waiting[0].not_before - clock()))
-                done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+                done = _completed(completed, timeout)
             else:  # only back-offs pending: sleep until the first is due
-                done = set()
+                done = []
                 time.sleep(max(0.0, min(progress_interval, waiting[0].not_before - clock())) if waiting else 0.0)
             for future in done:
                 entry = in_flight.pop(future)
                 response, error, _latency = future.result()
                 if error is not None and _should_retry(policy, entry, error) and fatal is None and not stop.is_set():
-                    delay = policy.delay_for(entry.attempts, error)  # type: ignore[arg-type]
+                    delay = policy.delay_for(entry.attempts, error)
                     entry.waited += delay
                     entry.not_before = clock() + delay
                     heapq.heappush(waiting, entry)
@@ -231,6 +236,19 @@ def run_batch(
                 report(progress)
                 last_report = clock()
     report(progress)
+
+
+def _completed(completed: queue.SimpleQueue[Any], timeout: float) -> list[Any]:
+    """Every attempt finished so far, waiting up to ``timeout`` for the first."""
+    try:
+        done = [completed.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(completed.get_nowait())
+        except queue.Empty:
+            return done
 
 
 def _should_retry(policy: RetryPolicy, entry: _Waiting, error: BaseException) -> bool:
