@@ -165,11 +165,7 @@ class NotFoundError(PermanentApiError):
     """APIG.0101: wrong path, method or region."""
 
 
-def is_fatal(error: BaseException) -> bool:
-    """Errors that stop a whole batch: every other image would fail the same way (credentials, configuration)."""
-    return isinstance(error, FATAL_ERRORS)
-
-
+# Errors that stop a whole batch: every other image would fail the same way (credentials, configuration).
 FATAL_ERRORS = (ConfigurationError, AuthenticationError, PermissionDeniedError, NotSubscribedError, NotFoundError)
 _RETRYABLE_CODES = {
     "ModelArts.4107",
