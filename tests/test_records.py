@@ -60,17 +60,30 @@ def test_vin_repair_is_recorded_with_the_original() -> None:
     )
 
 
-def test_vin_repair_by_single_confusion_only_when_unique() -> None:
-    fixed, candidates = repair("L8EHDAEB58Y038860")  # 8 read for B
-    assert fixed == "LBEHDAEB58Y038860" and candidates == ["LBEHDAEB58Y038860"]
-    record = to_record({"vin": "L8EHDAEB58Y038860"})
+def test_vin_repair_only_when_one_plausible_reading_remains() -> None:
+    # 8 read as B in the model-year position: registered 2008, "B" would mean 1981 or 2011, so the check digit is
+    # not the misread character; B -> 8 there is the one reading that passes and fits.
+    fixed, readings = repair("LBEHDAEB5BY038860", 2008)
+    assert fixed == "LBEHDAEB58Y038860" and readings == ["LBEHDAEB58Y038860"]
+    record = to_record({"vin": "LBEHDAEB5BY038860", "register_date": "2008-05-01"})
     assert record.vin == "LBEHDAEB58Y038860" and record.findings[0].code == "vin.repaired"
-    # D read for the last 0: three single substitutions pass the check digit, so none is applied.
-    fixed, candidates = repair("LBEHDAEB58Y03886D")
-    assert fixed is None and len(candidates) == 3
-    ambiguous = to_record({"vin": "LBEHDAEB58Y03886D"})
+    # 8 read for B elsewhere: a misread check digit explains the failure as well, so nothing is applied.
+    fixed, readings = repair("L8EHDAEB58Y038860", 2008)
+    assert fixed is None and "LBEHDAEB58Y038860" in readings and len(readings) == 2
+    # D read for the last 0: several readings pass, so none is applied.
+    fixed, readings = repair("LBEHDAEB58Y03886D", 2008)
+    assert fixed is None and len(readings) > 1
+    ambiguous = to_record({"vin": "LBEHDAEB58Y03886D", "register_date": "2008-05-01"})
     assert ambiguous.vin == "LBEHDAEB58Y03886D" and ambiguous.findings[0].code == "vin.check_digit"
-    assert "3 repairs would pass" in ambiguous.findings[0].message
+    assert "none is applied" in ambiguous.findings[0].message
+
+
+def test_vin_repair_never_invents_a_model_year() -> None:
+    """Registered 2008 with a wrong check digit: 8 -> B would pass the check digit but means model year 1981."""
+    record = to_record({"vin": "LBEHDAEB68Y038860", "register_date": "2008-06-01"})
+    assert record.vin == "LBEHDAEB68Y038860"
+    assert [f.code for f in record.findings if f.field == "vin"] == ["vin.check_digit"]
+    assert not record.valid
 
 
 def test_vin_length_and_alphabet() -> None:

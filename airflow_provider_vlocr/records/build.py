@@ -197,13 +197,13 @@ class _Rules:
             self.add("vin", "vin.length", "error", f"VIN {vin} has {len(vin)} characters, not 17")
             return vin, None
         if not (VIN_RE.match(vin) and check_digit_ok(vin)):
-            fixed, candidates = repair(vin)
+            fixed, candidates = repair(vin, register.year if register else None)
             if fixed is not None:
                 self.add(
                     "vin",
                     "vin.repaired",
                     "warning",
-                    f"VIN {vin} repaired to {fixed}: the only candidate that passes the check digit",
+                    f"VIN {vin} repaired to {fixed}: the only plausible reading that passes the check digit",
                     original=vin,
                     repaired=fixed,
                 )
@@ -217,7 +217,7 @@ class _Rules:
                     f"VIN {vin} uses characters a VIN never has ({', '.join(bad) or 'position 9'})",
                 )
             else:
-                more = f"; {len(candidates)} repairs would pass, so none is applied" if candidates else ""
+                more = f"; plausible readings {', '.join(candidates)}: none is applied" if candidates else ""
                 self.add(
                     "vin",
                     "vin.check_digit",

@@ -53,17 +53,29 @@ def model_year(vin: str, register_year: int | None) -> int | None:
     return max(eligible) if eligible else min(years)
 
 
-def repair(vin: str) -> tuple[str | None, list[str]]:
-    """A repaired VIN when exactly one candidate passes the check digit; else ``None``.
+def plausible_year(vin: str, register_year: int | None) -> bool:
+    """Whether the VIN's model year fits the register year (register year -2 .. +1), or nothing says otherwise."""
+    if register_year is None:
+        return True
+    year = model_year(vin, register_year)
+    return year is not None and register_year - 2 <= year <= register_year + 1
 
-    Returns ``(repaired or None, candidates tried that pass)``. First I/O/Q -> 1/0/0; then, if still failing,
-    single substitutions among the common OCR confusions.
+
+def repair(vin: str, register_year: int | None = None) -> tuple[str | None, list[str]]:
+    """A repaired VIN when exactly one plausible reading passes the check digit; else ``None``.
+
+    Readings: I/O/Q -> 1/0/0 (never valid in a VIN); then single substitutions among the common OCR confusions.
+    A reading is plausible when its model year fits ``register_year``. The check digit itself may be the misread
+    character: that hypothesis counts as one more plausible reading, so a substitution is applied only when no
+    other explanation fits. Returns ``(repaired or None, plausible readings)``.
     """
     if len(vin) != 17:
         return None, []
     base = "".join(FORBIDDEN.get(ch, ch) for ch in vin)
     if VIN_RE.match(base) and check_digit_ok(base):
-        return (base if base != vin else None), [base]
+        if base == vin:
+            return None, [base]
+        return (base, [base]) if plausible_year(base, register_year) else (None, [])
     passing: set[str] = set()
     for i, ch in enumerate(base):
         for a, b in CONFUSIONS:
@@ -72,6 +84,11 @@ def repair(vin: str) -> tuple[str | None, list[str]]:
                     candidate = base[:i] + dst + base[i + 1 :]
                     if VIN_RE.match(candidate) and check_digit_ok(candidate):
                         passing.add(candidate)
-    if len(passing) == 1:
-        return next(iter(passing)), sorted(passing)
-    return None, sorted(passing)
+    plausible = sorted(c for c in passing if plausible_year(c, register_year))
+    digit = check_digit(base)
+    check_digit_misread = digit is not None and VIN_RE.match(base[:8] + digit + base[9:]) is not None
+    if check_digit_misread and plausible_year(base, register_year):
+        return None, [*plausible, base[:8] + str(digit) + base[9:]]
+    if len(plausible) == 1:
+        return plausible[0], plausible
+    return None, plausible
