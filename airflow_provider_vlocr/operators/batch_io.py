@@ -11,6 +11,7 @@ from typing import Any
 from ..core.batch.budget import CallBudget
 from ..core.batch.cache import ResultCache
 from ..core.batch.journal import Journal, Record, record_all
+from ..records.batch import try_number_of
 from .object_storage import ObjectStorage
 
 SPENT_KEY = "vlocr_billed_calls"  # billed calls so far, in the task state store (a cursor, never a list)
@@ -34,11 +35,12 @@ class BatchState:
         cls, context: Any, stack: ExitStack, *, output_path: str | None, cache_path: str | None, max_billed: int | None
     ) -> BatchState:
         storage = ObjectStorage()
-        try_number = int(getattr(context.get("ti"), "try_number", 1) or 1)
+        try_number = try_number_of(context)
         journal = Journal(output_path, storage, try_number=try_number) if output_path else None
         store = _state_store(context)
+        previous, billed = journal.scan() if journal is not None else ({}, {})
         spent = max(
-            sum(journal.billed_per_try().values()) if journal is not None else 0,
+            sum(billed.values()),
             int(store.get(SPENT_KEY) or 0) if store is not None else 0,
         )
         state = cls(
@@ -46,7 +48,7 @@ class BatchState:
             cache=ResultCache(cache_path, storage) if cache_path else None,
             budget=CallBudget(max_billed, spent) if max_billed is not None else None,
             store=store,
-            previous=journal.previous_ok() if journal is not None else {},
+            previous=previous,
             spent_before=spent,
             try_number=try_number,
         )

@@ -32,8 +32,7 @@ class BatchRecords:
     @classmethod
     def for_task(cls, context: Any, records: bool, merge_pages: bool, redact_pii: str, salt: str) -> BatchRecords:
         """For a task: inspections judged on the run's date, new items stamped with the try number."""
-        try_number = int(getattr(context.get("ti"), "try_number", 1) or 1) if hasattr(context, "get") else 1
-        return cls(records, merge_pages, redact_pii, salt, run_date(context), try_number)
+        return cls(records, merge_pages, redact_pii, salt, run_date(context), try_number_of(context))
 
     def shape(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item with its record (when asked), redacted."""
@@ -64,3 +63,9 @@ def run_date(context: Any) -> date:
         if isinstance(value, datetime):
             return value.date()
     return date.today()
+
+
+def try_number_of(context: Any) -> int:
+    """The task instance's try number from a task context (1 outside a task)."""
+    ti = context.get("ti") if hasattr(context, "get") else None
+    return int(getattr(ti, "try_number", 1) or 1)

@@ -99,22 +99,24 @@ class Journal:
             with self.path.open(encoding="utf-8") as handle:
                 yield from read_records(handle)
 
-    def previous_ok(self) -> dict[str, Record]:
-        """The last ``ok`` record per key from earlier tries (resume: these are not sent again)."""
+    def scan(self) -> tuple[dict[str, Record], dict[str, int]]:
+        """One pass over what earlier tries wrote: the last ``ok`` record per key (resume: not sent again) and the
+        billed calls per try (``try_number`` -> count)."""
         found: dict[str, Record] = {}
+        billed: dict[str, int] = {}
         for record in self.earlier_records():
             if record.get("status") == "ok" and record.get("key"):
                 found[str(record["key"])] = record
-        return found
-
-    def billed_per_try(self) -> dict[str, int]:
-        """Billed calls recorded by every try so far (``try_number`` -> count)."""
-        counts: dict[str, int] = {}
-        for record in self.earlier_records():
             if record.get("billed"):
                 try_number = str(record.get("try_number", "?"))
-                counts[try_number] = counts.get(try_number, 0) + 1
-        return counts
+                billed[try_number] = billed.get(try_number, 0) + 1
+        return found, billed
+
+    def previous_ok(self) -> dict[str, Record]:
+        return self.scan()[0]
+
+    def billed_per_try(self) -> dict[str, int]:
+        return self.scan()[1]
 
     # -- writing ------------------------------------------------------------------------------------------
     def open(self) -> Journal:
