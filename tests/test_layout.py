@@ -202,3 +202,91 @@ def test_value_of_an_unread_label_is_found_by_its_row() -> None:
     assert reading.front is not None
     assert reading.front.fields["use_character"] == "非营运"  # stops at the wide gap
     assert reading.front.fields["model"] == "别克牌SGM7247ATA"  # found right of the use-character value
+
+
+# -- real-card classes: English sub-labels, letter-spaced labels, misregistered values, row partners ----------
+def _replace(boxes: list, old: str, *new: tuple) -> list:  # type: ignore[type-arg]
+    at = [b[1] for b in boxes].index(old)
+    return boxes[:at] + list(new) + boxes[at + 1 :]
+
+
+def test_english_sub_labels_are_never_part_of_a_value() -> None:
+    back = _replace(
+        [b for b in BACK if b[1] != "注"], "备", box(40, 280, "备注", 60), box(200, 280, "此车已装GPSRemarks", 400)
+    )
+    back += [box(40, 310, "Remarks", 80, 18), box(40, 250, "Overall Dimension", 140, 18)]
+    reading = parse_boxes(back)
+    assert reading.back is not None
+    assert reading.back.fields["remarks"] == "此车已装GPS"
+    front = _replace(FRONT, "北京市东城区人民路1号", box(200, 300, "Addtes北京市东城区人民路1号", 400))
+    reading = parse_boxes(front)
+    assert reading.front is not None and reading.front.fields["address"] == "北京市东城区人民路1号"
+
+
+def test_letter_spaced_label_leaves_no_residue() -> None:
+    front = _replace(FRONT, "所有人", box(40, 200, "所 有", 70))
+    front = _replace(front, "张三", box(112, 200, "人王京", 90))
+    front = _replace(front, "住址", box(40, 300, "住", 30))
+    front = _replace(front, "北京市东城区人民路1号", box(100, 300, "址北京市石景山区", 240))
+    reading = parse_boxes(front)
+    assert reading.front is not None
+    assert reading.front.fields["name"] == "王京"
+    assert reading.front.fields["address"] == "北京市石景山区"
+
+
+def _shift_values(boxes: list, dx: float, dy: float) -> list:  # type: ignore[type-arg]
+    """Move every value box (not labels, title, seal or English sub-labels) by (dx, dy): a misregistered print."""
+    keep = {"中华人民共和国机动车行驶证", "号牌号码", "车辆类型", "所有人", "住址", "使用性质", "品牌型号", "车辆识别代号",
+            "发动机号码", "注册日期", "发证日期", "Plate No.", "北京市公安局", "公安交通管理", "局车辆管理所"}  # fmt: skip
+    out = []
+    for quad, text, score in boxes:
+        if text not in keep:
+            quad = [(x + dx, y + dy) for x, y in quad]
+        out.append((quad, text, score))
+    return out
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0, 40), (-40, 45), (45, 30), (30, -20)])
+def test_values_printed_off_their_row_are_assigned_by_the_label_grid(dx: float, dy: float) -> None:
+    reading = parse_boxes(_shift_values(FRONT, dx, dy))
+    assert reading.front is not None
+    fields = reading.front.fields
+    assert fields["number"] == "京A12345" and fields["vehicle_type"] == "小型轿车"
+    assert fields["name"] == "张三" and fields["address"] == "北京市东城区人民路1号"
+    assert fields["use_character"] == "非营运" and fields["model"] == "别克牌SGM7247ATA"
+    assert fields["vin"] == "LFGGF53W0WH228343" and fields["engine_no"] == "47CB521VL"
+    assert fields["register_date"] == "2013-06-17" and fields["issue_date"] == "2013-06-18"
+
+
+def test_row_partner_read_into_one_box_with_its_label() -> None:
+    front = [b for b in FRONT if b[1] not in ("2013-06-17", "发证日期", "2013.06.18")]
+    front.append(box(440, 580, "2013-06-17发证日期2013-06-18", 500))
+    reading = parse_boxes(front)
+    assert reading.front is not None
+    assert reading.front.fields["register_date"] == "2013-06-17"
+    assert reading.front.fields["issue_date"] == "2013-06-18"
+
+
+def test_two_dates_in_one_box_without_the_partner_label() -> None:
+    front = [b for b in FRONT if b[1] not in ("2013-06-17", "发证日期", "2013.06.18")]
+    front.append(box(440, 580, "2013-06-17 2013-06-18", 400))
+    reading = parse_boxes(front)
+    assert reading.front is not None
+    assert reading.front.fields["issue_date"] == "2013-06-18"
+
+
+def test_label_read_in_pieces_is_joined() -> None:
+    back = _replace(BACK, "号牌号码", box(40, 40, "号", 30), box(66, 40, "号码", 60))
+    reading = parse_boxes(back)
+    assert reading.back is not None and reading.back.fields["number"] == "京A12345"
+    assert reading.back.confidence["number"] > 0.9
+
+
+def test_a_value_far_from_its_row_is_kept_with_low_confidence() -> None:
+    front = _replace(FRONT, "47CB521VL", box(500, 600, "47CB521VL", 200))  # 70 px low, under the next row
+    front = [b for b in front if b[1] not in ("注册日期", "2013-06-17", "发证日期", "2013.06.18")]
+    reading = parse_boxes(front)
+    assert reading.front is not None
+    assert reading.front.fields["engine_no"] == "47CB521VL"
+    assert reading.front.confidence["engine_no"] < 0.8
+    assert reading.front.confidence["vin"] > 0.9

@@ -146,3 +146,7 @@ class OcrResponse(BaseModel):
     elapsed_ms: float | None = None
     attempts: int = 1
     cached: bool = False  # answered from the result cache: not sent, not billed
+    # Local engines only (the cloud API returns no per-field confidence): each top-level field's confidence in
+    # [0, 1], and the fields below the engine's doubt threshold. Beside the API's result, never inside it.
+    field_confidence: dict[str, float] = Field(default_factory=dict)
+    doubtful_fields: list[str] = Field(default_factory=list)

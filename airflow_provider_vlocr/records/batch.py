@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .build import to_record
+from .build import confidence_of, to_record
 from .pairing import pair_pages
 from .pii import redact
 
@@ -28,6 +28,7 @@ class BatchRecords:
     as_of: date = field(default_factory=date.today)
     try_number: int = 1
     pages: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list, repr=False)
+    confidence: dict[str, tuple[dict[str, float], list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_task(cls, context: Any, records: bool, merge_pages: bool, redact_pii: str, salt: str) -> BatchRecords:
@@ -41,8 +42,9 @@ class BatchRecords:
         if item.get("status") == "ok" and "result" in item:
             if self.merge_pages:
                 self.pages.append((item["source"], item.get("side"), item["result"]))
+                self.confidence[item["source"]] = confidence_of(item)
             if self.records and "record" not in item:
-                item = {**item, "record": to_record(item["result"], as_of=self.as_of).model_dump(mode="json")}
+                item = {**item, "record": to_record(item, as_of=self.as_of).model_dump(mode="json")}
         redacted: dict[str, Any] = redact(item, self.redact_pii, salt=self.salt)
         return redacted
 
@@ -50,7 +52,15 @@ class BatchRecords:
         """One merged, validated (and redacted) record per vehicle among the pages seen."""
         out = []
         for vehicle in pair_pages(self.pages):
-            record = to_record(vehicle.combined(), as_of=self.as_of).model_dump(mode="json")
+            scores: dict[str, float] = {}
+            doubtful: list[str] = []
+            for source in vehicle.sources.values():  # a field on both pages takes the lower confidence
+                page_scores, page_doubtful = self.confidence.get(source, ({}, []))
+                for name, value in page_scores.items():
+                    scores[name] = min(value, scores.get(name, 1.0))
+                doubtful += [name for name in page_doubtful if name not in doubtful]
+            combined = {"result": vehicle.combined(), "field_confidence": scores, "doubtful_fields": doubtful}
+            record = to_record(combined, as_of=self.as_of).model_dump(mode="json")
             entry = {"plate": vehicle.plate, "sources": vehicle.sources, "record": record}
             out.append(redact(entry, self.redact_pii, salt=self.salt))
         return out

@@ -83,10 +83,22 @@ def merge_pages(front: Any, back: Any) -> dict[str, Any]:
 
 
 def to_record(result: Any, *, as_of: date | None = None) -> VehicleRecord:
-    """Normalise and validate one result (front, back or both pages) of either engine."""
+    """Normalise and validate one result (front, back or both pages) of either engine. An XCom item or an
+    :class:`OcrResponse` also brings its per-field confidence and doubtful fields (local engines)."""
     flat, pages, findings = flatten_pages(_as_dict(result))
     rules = _Rules(flat, findings, as_of or date.today())
-    return rules.build(pages)
+    record = rules.build(pages)
+    confidence, doubtful = confidence_of(result)
+    return record.model_copy(update={"field_confidence": confidence, "doubtful_fields": doubtful})
+
+
+def confidence_of(item: Any) -> tuple[dict[str, float], list[str]]:
+    """``field_confidence`` and ``doubtful_fields`` of an item or a response (empty for cloud results)."""
+    if isinstance(item, BaseModel):
+        item = {k: getattr(item, k, None) for k in ("field_confidence", "doubtful_fields")}
+    if not isinstance(item, Mapping):
+        return {}, []
+    return dict(item.get("field_confidence") or {}), list(item.get("doubtful_fields") or [])
 
 
 class _Rules:

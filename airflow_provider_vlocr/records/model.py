@@ -64,6 +64,8 @@ class VehicleRecord(BaseModel):
     status: list[str] | None = None
     as_of: date | None = None
     findings: list[Finding] = Field(default_factory=list)
+    field_confidence: dict[str, float] = Field(default_factory=dict)  # local engines: the reader's confidence
+    doubtful_fields: list[str] = Field(default_factory=list)  # fields under the engine's doubt threshold
 
     @computed_field  # type: ignore[prop-decorator]
     @property

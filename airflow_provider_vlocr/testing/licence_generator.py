@@ -25,7 +25,10 @@ from .licence_values import LicenceValues, random_licence
 CARD_W, CARD_H = 1400, 955
 WRAPPED = ("address",)  # long values printed on two lines, as on real cards
 WRAP_AT = 18
-VARIANTS = ("clean", "rot", "blur", "jpeg", "noise", "persp", "lowres", "photo", "hard")
+VARIANTS = (
+    "clean", "rot", "blur", "jpeg", "noise", "persp", "lowres", "photo", "hard",  # capture conditions
+    "misreg", "worn", "sleeve", "strip", "wallet", "scan", "desk",  # what real cards and real photos add
+)  # fmt: skip
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts"))
 FONT_FILES = {
     "serif": ["NotoSerifCJK-Regular.ttc", "uming.ttc"],
@@ -37,8 +40,8 @@ FONT_FILES = {
 FRONT_LABELS = [  # (field, Chinese label, English label, label x, value x, row y) in card fractions
     ("number", "号牌号码", "Plate No.", 0.035, 0.175, 0.245),
     ("vehicle_type", "车辆类型", "Vehicle Type", 0.43, 0.585, 0.245),
-    ("name", "所 有 人", "Owner", 0.035, 0.175, 0.355),
-    ("address", "住    址", "Address", 0.035, 0.175, 0.465),
+    ("name", "所有人", "Owner", 0.035, 0.175, 0.355),
+    ("address", "住址", "Address", 0.035, 0.175, 0.465),
     ("use_character", "使用性质", "Use Character", 0.035, 0.175, 0.575),
     ("model", "品牌型号", "Model", 0.36, 0.51, 0.575),
     ("vin", "车辆识别代号", "VIN", 0.29, 0.49, 0.685),
@@ -47,17 +50,45 @@ FRONT_LABELS = [  # (field, Chinese label, English label, label x, value x, row 
     ("issue_date", "发证日期", "Issue Date", 0.63, 0.76, 0.9),
 ]
 BACK_LABELS = [
-    ("number", "号牌号码", 0.03, 0.165, 0.085),
-    ("file_no", "档案编号", 0.5, 0.635, 0.085),
-    ("approved_passengers", "核定载人数", 0.03, 0.19, 0.195),
-    ("gross_mass", "总 质 量", 0.56, 0.7, 0.195),
-    ("unladen_mass", "整备质量", 0.03, 0.165, 0.305),
-    ("approved_load", "核定载质量", 0.56, 0.72, 0.305),
-    ("dimension", "外廓尺寸", 0.03, 0.165, 0.415),
-    ("traction_mass", "准牵引总质量", 0.56, 0.75, 0.415),
-    ("remarks", "备    注", 0.03, 0.165, 0.525),
-    ("inspection_record", "检验记录", 0.03, 0.2, 0.71),
+    ("number", "号牌号码", "Plate No.", 0.03, 0.165, 0.085),
+    ("file_no", "档案编号", "File No.", 0.5, 0.635, 0.085),
+    ("approved_passengers", "核定载人数", "Approved Passengers", 0.03, 0.19, 0.195),
+    ("gross_mass", "总质量", "Gross Mass", 0.56, 0.7, 0.195),
+    ("unladen_mass", "整备质量", "Unladen Mass", 0.03, 0.165, 0.305),
+    ("approved_load", "核定载质量", "Approved Load", 0.56, 0.72, 0.305),
+    ("dimension", "外廓尺寸", "Overall Dimension", 0.03, 0.165, 0.415),
+    ("traction_mass", "准牵引总质量", "Traction Mass", 0.56, 0.75, 0.415),
+    ("remarks", "备注", "Remarks", 0.03, 0.165, 0.525),
+    ("inspection_record", "检验记录", "Inspection Record", 0.03, 0.2, 0.71),
 ]
+SPACEABLE = ("所有人", "住址", "总质量", "备注")  # short labels real cards print letter-spaced
+
+
+@dataclass(frozen=True)
+class Printing:
+    """How a card's values were printed: the whole value layer's offset, per-row jitter, the print head."""
+
+    dx: float
+    dy: float
+    jitter_x: float
+    jitter_y: float
+    dot_matrix: bool
+
+    @classmethod
+    def draw(cls, rng: random.Random, dot_matrix: bool, misregistered: bool) -> Printing:
+        """Usual cards are printed a few pixels off; misregistered ones half a row to a row low (values over the
+        English sub-labels) and shifted sideways, each row jittered on its own."""
+        if misregistered:
+            return cls(rng.uniform(-55, 55), rng.uniform(22, 52), 12, 7, dot_matrix)
+        return cls(rng.uniform(-15, 15), rng.uniform(-6, 16), 4, 3, dot_matrix)
+
+
+def _spaced(label: str, rng: random.Random) -> str:
+    """A short label as one card prints it: tight, or letter-spaced with ASCII or ideographic spaces."""
+    if label not in SPACEABLE:
+        return label
+    gap = rng.choice(["", " ", "\u3000", "\u3000\u3000" if len(label) == 2 else "\u3000", "    "])
+    return gap.join(label)
 
 
 class FontUnavailableError(RuntimeError):
@@ -138,32 +169,51 @@ def _dot_matrix(layer: Image.Image, pitch: int = 2) -> Image.Image:
 
 
 def _values_layer(
-    values: list[tuple[str, str, float, float]], rng: random.Random, dot_matrix: bool
+    values: list[tuple[str, str, float, float]], rng: random.Random, printing: Printing
 ) -> tuple[Image.Image, dict[str, list[tuple[float, float]]]]:
+    """The printer's layer: each row shifted by the card's offset plus its own jitter."""
     ink = (rng.randint(10, 50),) * 3
     layer = Image.new("RGBA", (CARD_W, CARD_H), (*ink, 0))
     draw = ImageDraw.Draw(layer)
     style = rng.choice(["sans_bold", "serif_bold", "sans"])
     boxes: dict[str, list[tuple[float, float]]] = {}
+    row_shift: dict[float, tuple[float, float]] = {}
     for key, text, x, y in values:
         if not text:
             continue
+        jx, jy = row_shift.setdefault(
+            y, (rng.uniform(-printing.jitter_x, printing.jitter_x), rng.uniform(-printing.jitter_y, printing.jitter_y))
+        )
+        left, middle = x * CARD_W + printing.dx + jx, y * CARD_H + printing.dy + jy
         ascii_only = all(ord(c) < 128 for c in text)
-        fnt = font("mono" if ascii_only and dot_matrix else style, 40 if len(text) < 24 else 36)
+        fnt = font("mono" if ascii_only and printing.dot_matrix else style, 40 if len(text) < 24 else 36)
         lines = [text[:WRAP_AT], text[WRAP_AT:]] if key in WRAPPED and len(text) > WRAP_AT + 4 else [text]
         extents = [
-            _text(draw, (x * CARD_W, y * CARD_H + i * 48), line, fnt, (*ink, 255))  # type: ignore[arg-type]
+            _text(draw, (left, middle + i * 48), line, fnt, (*ink, 255))  # type: ignore[arg-type]
             for i, line in enumerate(lines)
         ]
         x0, y0 = min(e[0] for e in extents), min(e[1] for e in extents)
         x1, y1 = max(e[2] for e in extents), max(e[3] for e in extents)
         boxes[key] = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    if dot_matrix:
+    if printing.dot_matrix:
         layer = _dot_matrix(layer)
     return layer, boxes
 
 
-def render_front(values: LicenceValues, rng: random.Random, dot_matrix: bool) -> Page:
+def _labels(
+    draw: ImageDraw.ImageDraw,
+    rows: list[tuple[str, str, float, float, float]],
+    rng: random.Random,
+    ink: tuple[int, int, int],
+) -> None:
+    """Chinese labels with their English sub-labels and dotted value lines (sizes vary between print runs)."""
+    zh_size, en_size = rng.randint(26, 32), rng.randint(15, 19)
+    for zh, en, lx, _vx, y in rows:
+        _text(draw, (lx * CARD_W, y * CARD_H - 14), _spaced(zh, rng), font("serif", zh_size), ink)
+        _text(draw, (lx * CARD_W, y * CARD_H + 20), en, font("serif", en_size), ink)
+
+
+def render_front(values: LicenceValues, rng: random.Random, printing: Printing) -> Page:
     img = _background(rng)
     draw = ImageDraw.Draw(img)
     label_ink = (rng.randint(30, 70),) * 3
@@ -175,10 +225,9 @@ def render_front(values: LicenceValues, rng: random.Random, dot_matrix: bool) ->
         font("serif", 26),
         label_ink,
     )
-    for _, zh, en, lx, vx, y in FRONT_LABELS:
-        _text(draw, (lx * CARD_W, y * CARD_H - 14), zh, font("serif", 32), label_ink)
-        _text(draw, (lx * CARD_W, y * CARD_H + 20), en, font("serif", 18), label_ink)
-        end = {"number": 0.42, "name": 0.96, "address": 0.96, "use_character": 0.35}.get(_, 0.96)
+    _labels(draw, [(zh, en, lx, vx, y) for _, zh, en, lx, vx, y in FRONT_LABELS], rng, label_ink)
+    for key, _, _, _, vx, y in FRONT_LABELS:
+        end = {"number": 0.42, "name": 0.96, "address": 0.96, "use_character": 0.35}.get(key, 0.96)
         draw.line([(vx * CARD_W - 10, y * CARD_H + 30), (end * CARD_W, y * CARD_H + 30)], fill=label_ink, width=1)
     seal = [0.035 * CARD_W, 0.64 * CARD_H, 0.265 * CARD_W, 0.97 * CARD_H]
     red = (rng.randint(200, 235), rng.randint(20, 60), rng.randint(20, 60))
@@ -190,27 +239,23 @@ def render_front(values: LicenceValues, rng: random.Random, dot_matrix: bool) ->
         _text(draw, (seal[0] + 14, seal[1] + row_h * (i + 0.5)), row, seal_font, red)
     seal_box = [(seal[0], seal[1]), (seal[2], seal[1]), (seal[2], seal[3]), (seal[0], seal[3])]
     entries = [(k, values.front[k], vx, y) for k, _, _, _, vx, y in FRONT_LABELS]
-    layer, boxes = _values_layer(entries, rng, dot_matrix)
-    offset = (rng.randint(-6, 6), rng.randint(-5, 5))
-    img.paste(layer, offset, layer)
-    boxes = {k: [(x + offset[0], y + offset[1]) for x, y in v] for k, v in boxes.items()}
+    layer, boxes = _values_layer(entries, rng, printing)
+    img.paste(layer, (0, 0), layer)
     boxes["issuing_authority"] = seal_box
     return Page(img, boxes)
 
 
-def render_back(values: LicenceValues, rng: random.Random, dot_matrix: bool) -> Page:
+def render_back(values: LicenceValues, rng: random.Random, printing: Printing) -> Page:
     img = _background(rng)
     draw = ImageDraw.Draw(img)
     label_ink = (rng.randint(30, 70),) * 3
-    for key, zh, lx, vx, y in BACK_LABELS:
-        _text(draw, (lx * CARD_W, y * CARD_H), zh, font("serif", 30), label_ink)
+    _labels(draw, [(zh, en, lx, vx, y) for _, zh, en, lx, vx, y in BACK_LABELS], rng, label_ink)
+    for key, _, _, lx, vx, y in BACK_LABELS:
         end = 0.48 if lx < 0.3 and key not in ("remarks", "inspection_record") else 0.97
         draw.line([(vx * CARD_W - 10, y * CARD_H + 28), (end * CARD_W, y * CARD_H + 28)], fill=label_ink, width=1)
-    entries = [(k, values.back[k], vx, y) for k, _, _, vx, y in BACK_LABELS]
-    layer, boxes = _values_layer(entries, rng, dot_matrix)
-    offset = (rng.randint(-6, 6), rng.randint(-5, 5))
-    img.paste(layer, offset, layer)
-    boxes = {k: [(x + offset[0], y + offset[1]) for x, y in v] for k, v in boxes.items()}
+    entries = [(k, values.back[k], vx, y) for k, _, _, _, vx, y in BACK_LABELS]
+    layer, boxes = _values_layer(entries, rng, printing)
+    img.paste(layer, (0, 0), layer)
     if "inspection_record" in boxes:
         (x0, y0), _, (x1, y1), _ = boxes["inspection_record"]
         draw.rectangle([x0 - 12, y0 - 10, x1 + 12, y1 + 10], outline=label_ink, width=3)
@@ -323,6 +368,78 @@ def _scale(page: Page, width: int) -> Page:
     return Page(img, {k: [(x * factor, y * factor) for x, y in v] for k, v in page.boxes.items()})
 
 
+def _worn(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A card carried for years: faded ink, scratches, a crease and a stain."""
+    faded = Image.blend(img, Image.new("RGB", img.size, (236, 238, 232)), rng.uniform(0.25, 0.4))
+    draw = ImageDraw.Draw(faded)
+    for _ in range(rng.randint(25, 50)):
+        x, y = rng.randrange(img.width), rng.randrange(img.height)
+        length, angle = rng.uniform(30, 260), rng.uniform(0, math.pi)
+        end = (x + length * math.cos(angle), y + length * math.sin(angle))
+        draw.line([(x, y), end], fill=(rng.randint(215, 250),) * 3, width=rng.choice([1, 1, 2]))
+    crease_y = rng.uniform(0.3, 0.7) * img.height
+    draw.line([(0, crease_y), (img.width, crease_y + rng.uniform(-40, 40))], fill=(250, 250, 245), width=3)
+    stain = Image.new("L", img.size, 0)
+    sx, sy, r = rng.randrange(img.width), rng.randrange(img.height), rng.randint(40, 110)
+    ImageDraw.Draw(stain).ellipse([sx - r, sy - r, sx + r, sy + r], fill=rng.randint(50, 90))
+    stain = stain.filter(ImageFilter.GaussianBlur(r / 3))
+    return Image.composite(Image.new("RGB", img.size, (150, 120, 70)), faded, stain)
+
+
+def _sleeve(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A plastic sleeve: a milky haze, a colour cast and bright glare streaks across the card."""
+    hazed = Image.blend(img, Image.new("RGB", img.size, (245, 248, 255)), rng.uniform(0.08, 0.18))
+    streaks = Image.new("L", img.size, 0)
+    draw = ImageDraw.Draw(streaks)
+    for _ in range(rng.randint(1, 2)):
+        x = rng.uniform(0, img.width)
+        width = rng.uniform(0.04, 0.1) * img.width
+        slant = rng.uniform(-0.5, 0.5) * img.height
+        draw.polygon(
+            [(x, 0), (x + width, 0), (x + width + slant, img.height), (x + slant, img.height)],
+            fill=rng.randint(90, 150),
+        )
+    streaks = streaks.filter(ImageFilter.GaussianBlur(img.width / 60))
+    glared = Image.composite(Image.new("RGB", img.size, (255, 255, 255)), hazed, streaks)
+    return glared.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def _strip(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The translucent blue security strip printed across the label column or the values."""
+    mask = Image.new("L", img.size, 0)
+    x = rng.uniform(0.05, 0.5) * img.width
+    width = rng.uniform(0.035, 0.07) * img.width
+    slant = rng.uniform(-0.08, 0.08) * img.width
+    ImageDraw.Draw(mask).polygon(
+        [(x, 0), (x + width, 0), (x + width + slant, img.height), (x + slant, img.height)],
+        fill=rng.randint(90, 140),
+    )
+    mask = mask.filter(ImageFilter.GaussianBlur(3))
+    tint = Image.new("RGB", img.size, (rng.randint(60, 110), rng.randint(130, 170), rng.randint(200, 240)))
+    return Image.composite(tint, img, mask)
+
+
+def _wallet(page: Page, rng: random.Random) -> Page:
+    """The card behind a wallet's window: leather over one or two edges, a clear plastic window with glare."""
+    img = _sleeve(page.image, rng)
+    draw = ImageDraw.Draw(img)
+    leather = rng.choice([(45, 30, 25), (20, 20, 22), (90, 55, 30)])
+    w, h = img.size
+    for edge in rng.sample(["top", "bottom", "left", "right"], rng.randint(1, 2)):
+        depth = rng.uniform(0.02, 0.06)
+        box = {
+            "top": [0, 0, w, depth * h],
+            "bottom": [0, (1 - depth) * h, w, h],
+            "left": [0, 0, depth * w, h],
+            "right": [(1 - depth) * w, 0, w, h],
+        }[edge]
+        draw.rectangle(box, fill=leather)
+    corner = rng.uniform(0.06, 0.12) * w
+    cx, cy = rng.choice([(0, 0), (w, 0), (0, h), (w, h)])
+    draw.polygon([(cx, cy), (abs(cx - corner), cy), (cx, abs(cy - corner))], fill=leather)  # the pocket's corner
+    return Page(img, page.boxes)
+
+
 def degrade(page: Page, variant: str, rng: random.Random) -> tuple[Page, int | None]:
     """Apply ``variant``; returns the page and the JPEG quality to encode with (``None``: PNG)."""
     w, h = page.image.size
@@ -341,6 +458,40 @@ def degrade(page: Page, variant: str, rng: random.Random) -> tuple[Page, int | N
         page = warp(page, corners, (w + 80, h + 80))
     elif variant == "lowres":
         page = _scale(page, rng.randint(520, 640))
+    elif variant == "misreg":  # the misregistration is printed by the renderer; photographed as usual
+        quality = rng.randint(70, 90)
+    elif variant == "worn":
+        page, quality = Page(_worn(page.image, rng), page.boxes), rng.randint(70, 90)
+    elif variant == "sleeve":
+        page, quality = Page(_sleeve(page.image, rng), page.boxes), rng.randint(70, 90)
+    elif variant == "strip":
+        page, quality = Page(_strip(page.image, rng), page.boxes), rng.randint(70, 90)
+    elif variant == "wallet":
+        page, quality = _wallet(page, rng), rng.randint(70, 90)
+    elif variant == "scan":  # a flatbed scan at ~440 px wide: white margin, slightly crooked
+        corners, size = _rotated(w, h, rng.uniform(-1.5, 1.5), 20)
+        page = _scale(
+            warp(page, corners, size, background=Image.new("RGB", size, (252, 252, 252))), rng.randint(420, 460)
+        )
+        quality = rng.randint(70, 85)
+    elif variant == "desk":  # photographed at an angle: the far edge shorter, the card turned on the desk
+        size = (1600, 1200)
+        card_w = rng.uniform(950, 1150)
+        card_h = card_w * h / w
+        x0, y0 = (size[0] - card_w) / 2, (size[1] - card_h) / 2
+        squeeze = rng.uniform(0.08, 0.18) * card_w
+        flat = [(x0 + squeeze, y0), (x0 + card_w - squeeze, y0), (x0 + card_w, y0 + card_h), (x0, y0 + card_h)]
+        turn = math.radians(rng.uniform(-8, 8))
+        cx, cy = size[0] / 2, size[1] / 2
+        corners = [
+            (
+                cx + (x - cx) * math.cos(turn) - (y - cy) * math.sin(turn),
+                cy + (x - cx) * math.sin(turn) + (y - cy) * math.cos(turn),
+            )
+            for x, y in flat
+        ]
+        page = warp(page, corners, size, background=_desk(rng, size))
+        page, quality = Page(_glare(page.image, rng), page.boxes), 85
     elif variant in ("photo", "hard"):
         size = (1600, 1200)
         card_w = rng.randint(1000, 1200)
@@ -395,11 +546,15 @@ def generate(
         values = random_licence(rng)
         dot_matrix = rng.random() < 0.5
         for side in sides:
+            render = render_front if side == "front" else render_back
             page_rng = random.Random(f"{seed}-{vehicle}-{side}")
-            base = (render_front if side == "front" else render_back)(values, page_rng, dot_matrix)
+            base = render(values, page_rng, Printing.draw(page_rng, dot_matrix, misregistered=False))
             for variant in variants:
                 var_rng = random.Random(f"{seed}-{vehicle}-{side}-{variant}")
-                page, quality = degrade(base, variant, var_rng)
+                source = base
+                if variant == "misreg":
+                    source = render(values, var_rng, Printing.draw(var_rng, dot_matrix, misregistered=True))
+                page, quality = degrade(source, variant, var_rng)
                 truth = values.front if side == "front" else values.back
                 reading_page = PageReading(fields=dict(truth), text_location=_int_boxes(page.boxes))
                 reading = LicenseReading(**{side: reading_page})

@@ -48,7 +48,7 @@ VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip(VIN_LETTERS,
 VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
 YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
 PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-REMARKS = ["", "", "", "", "非营运", "此车不得从事营运"]
+REMARKS = ["", "", "", "", "非营运", "此车不得从事营运", "此车已装GPS", "GPS已安装"]
 
 
 def vin_check_digit(vin: str) -> str:
@@ -106,7 +106,7 @@ def random_licence(rng: random.Random) -> LicenceValues:
     truck = rng.random() < 0.2
     new_energy = not truck and rng.random() < 0.15
     register = date(2006, 1, 1) + timedelta(days=rng.randrange(0, 365 * 18))
-    issue = register + timedelta(days=rng.choice([0, 0, 1, 1, 2, rng.randrange(3, 1500)]))
+    issue = register + timedelta(days=rng.choice([0, 0, 1, 1, 2, rng.randrange(3, 900)]))
     brand, code = rng.choice(TRUCK_MODELS if truck else CAR_MODELS)
     if rng.random() < 0.2:
         owner = rng.choice(list(PROVINCES.values()))[0][:2] + rng.choice(COMPANY_PREFIX) + rng.choice(COMPANY_KIND)

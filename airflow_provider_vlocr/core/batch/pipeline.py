@@ -119,7 +119,14 @@ def recognize_batch(
         hit = cache.get(key) if cache is not None and key else None
         if hit is not None:
             result = VehicleLicenseResult.model_validate(hit["result"])
-            return OcrResponse(result=result, request_id=hit.get("request_id"), engine=engine.name, cached=True)
+            return OcrResponse(
+                result=result,
+                request_id=hit.get("request_id"),
+                engine=engine.name,
+                cached=True,
+                field_confidence=hit.get("field_confidence") or {},
+                doubtful_fields=hit.get("doubtful_fields") or [],
+            )
         reserved = budget is not None and billed
         if reserved and not budget.reserve():  # type: ignore[union-attr]
             raise BudgetExhaustedError(task.source, budget.limit)  # type: ignore[union-attr]
@@ -133,7 +140,8 @@ def recognize_batch(
         if reserved:
             budget.commit()  # type: ignore[union-attr]
         if cache is not None and key:
-            cache.put(key, {"result": response.result.to_api_dict(), "request_id": response.request_id})
+            cache.put(key, {"result": response.result.to_api_dict(), "request_id": response.request_id,
+                            **confidence_of(response)})  # fmt: skip
         return response
 
     def records() -> Iterator[Record]:
@@ -249,8 +257,16 @@ def outcome_record(outcome: Outcome, key: str) -> Record:
         "engine": response.engine,
         "attempts": outcome.attempts,
         "elapsed_ms": outcome.elapsed_ms,
+        **confidence_of(response),
         **({"cached": True} if response.cached else {}),
     }
+
+
+def confidence_of(response: OcrResponse) -> dict[str, Any]:
+    """A local engine's per-field confidence and doubtful fields, for records and cache entries (else nothing)."""
+    if not response.field_confidence:
+        return {}
+    return {"field_confidence": response.field_confidence, "doubtful_fields": response.doubtful_fields}
 
 
 def error_record(

@@ -14,6 +14,7 @@ from ..errors import ApiError, ConfigurationError, ImageValidationError
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
 from ..retry import RetryPolicy
+from .confidence import DOUBTFUL_BELOW, doubtful, field_confidence
 from .reading import LicenseReading, shape_result
 
 
@@ -79,6 +80,7 @@ class ReadingEngine(ABC):
     name = "local"
     accepts_urls = False
     billed = False
+    doubtful_below = DOUBTFUL_BELOW
 
     def __init__(self, *, allowed_url_hosts: Iterable[str] | None = None) -> None:
         self.allowed_url_hosts = None if allowed_url_hosts is None else tuple(allowed_url_hosts)
@@ -112,11 +114,14 @@ class ReadingEngine(ABC):
             result = shape_result(reading, options)
         except ApiError as error:
             raise error.with_image(name) from None
+        confidence = field_confidence(result, reading)
         return OcrResponse(
             result=result,
             request_id=f"{self.name}-{uuid.uuid4().hex}",
             engine=self.name,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            field_confidence=confidence,
+            doubtful_fields=doubtful(confidence, self.doubtful_below),
         )
 
     def close(self) -> None:

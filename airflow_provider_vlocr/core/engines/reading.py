@@ -34,6 +34,7 @@ class PageReading(BaseModel):
 
     fields: dict[str, str] = Field(default_factory=dict)
     text_location: dict[str, list[list[int]]] = Field(default_factory=dict)
+    confidence: dict[str, float] = Field(default_factory=dict)  # the reader's own evidence per field, in [0, 1]
 
 
 class LicenseReading(BaseModel):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ....records.plates import check_plate
 from ...schema import PLATE_SEPARATORS, PROVINCE_ABBREVIATIONS, VIN_ALPHABET
+from .labels import english_label_at
 
 PROVINCE_CHARS = PROVINCE_ABBREVIATIONS
 
@@ -45,6 +46,7 @@ def clean_plate(text: str) -> str:
 
 
 def clean_vin(text: str) -> str:
+    text = strip_english_labels(text.strip(" :：.。"))
     text = re.sub(r"[^A-Za-z0-9]", "", text).upper().replace("I", "1").replace("O", "0").replace("Q", "0")
     match = re.search(f"[{VIN_ALLOWED}]{{17}}", text)
     return match.group(0) if match else text[:17]
@@ -87,12 +89,20 @@ def clean_inspection(text: str) -> str:
 
 
 def clean_alnum(text: str) -> str:
+    text = strip_english_labels(text.strip(" :：.。"))
     return re.sub(r"[^A-Za-z0-9]", "", text).upper()
 
 
+def strip_english_labels(text: str) -> str:
+    """Drop English sub-labels read into a value, before or after it (``Addtes山西省…``, ``…GPSRemarks``)."""
+    text = text[english_label_at(text, end=False) :]
+    cut = english_label_at(text, end=True)
+    return text[: len(text) - cut] if cut else text
+
+
 def clean_cjk_text(text: str) -> str:
-    """CJK values: drop an English sub-label read into the same row (``Addtes山西省…``) and stray punctuation."""
-    text = re.sub(r"^[A-Za-z][A-Za-z .)]{1,15}(?=[\u4e00-\u9fff])", "", text)
+    """CJK values: no English sub-label, no stray punctuation."""
+    text = strip_english_labels(text.strip(" :：.。,，"))
     return text.strip(" :：.。,，")
 
 
@@ -110,5 +120,5 @@ CLEANERS: dict[str, Callable[[str], str]] = {
     "traction_mass": clean_mass,
     "dimension": clean_dimension,
     "inspection_record": clean_inspection,
-    "model": lambda t: re.sub(r"\s", "", t),
+    "model": lambda t: re.sub(r"\s", "", strip_english_labels(t.strip(" :：.。"))),
 }

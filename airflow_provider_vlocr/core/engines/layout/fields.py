@@ -1,74 +1,191 @@
-"""Reading each label's value from the geometry around it, the seal and the barcode digits."""
+"""Reading each label's value by geometry relative to the label grid, the seal and the barcode digits.
+
+Real cards print values with a needle printer on a pre-printed form, and the two layers are often misregistered:
+a whole card's values sit up to a row lower than their labels (over the English sub-labels) and shifted sideways,
+each row jittered on its own. So values are not read by same-line adjacency but assigned to labels:
+
+1. the grid: label line height, the row pitch, and the card's value offset (the vertical shift that puts the most
+   labels in front of a text box);
+2. each free box goes to the label whose expected value position (label row + offset) is nearest, within that
+   label's column (right of it, up to the next label on its row);
+3. a label keeps its nearest line; long values keep the line wrapped under it; a line that holds a second value
+   (an unread label's, printed beside on the same row) is cut at the widest gap and the rest goes to that field;
+4. a label with nothing in its window takes the nearest unclaimed text right of it, with low confidence, rather than
+   staying silently empty.
+
+Each field carries its parser evidence in [0, 1]: how sure the assignment is, times the OCR scores of its boxes.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 import statistics
+from dataclasses import dataclass, field
 
 from ...schema import MASS_FIELDS
 from ..reading import PageReading
 from .cleaners import CLEANERS, clean_cjk_text, clean_plate, clean_vin
-from .geometry import Box, Card, Label, vertical_overlap
-from .labels import BACK_LABELS, FRONT_LABELS, find_labels, is_noise
+from .geometry import Box, Card, Label
+from .labels import BACK_LABELS, FRONT_LABELS, find_labels, is_noise, join_label_fragments, split_embedded_labels
+
+SPILLING = ("address", "remarks")  # long values the printer wraps onto the next line (names fit one line)
+# A field printed on the right of another one's row: it takes the rest of that row when its own label was not read.
+ROW_PARTNERS = {
+    "front": {"vehicle_type": "number", "model": "use_character", "issue_date": "register_date"},
+    "back": {"file_no": "number", "gross_mass": "approved_passengers", "approved_load": "unladen_mass",
+             "traction_mass": "dimension"},
+}  # fmt: skip
+NEAR, FAR = 0.5, 0.9  # assignment limits in row pitches (FAR: the last resort for a label left empty)
+EVIDENCE = {  # how sure each way of finding a value is (times the OCR scores of its boxes)
+    "label_box": 1.0,  # in the label's own box
+    "grid": 1.0,  # in front of its label, at the card's value offset
+    "off_grid": 0.75,  # in its label's column but off the expected row
+    "partner": 0.8,  # the rest of a row partner's line (own label unread)
+    "rows": 0.8,  # the address between the owner and use-character rows (own label unread)
+    "shape": 0.85,  # a plate or VIN recognised by its shape anywhere (validators check it further)
+    "seal": 0.9,  # the issuing authority's seal, left of the VIN column
+    "nearest": 0.45,  # the nearest text right of a label with nothing at its row: better than an empty field
+}
 
 
-def _row_value(label: Label, card: Card) -> tuple[str, list[Box]]:
-    """Text right of ``label`` on its row, up to the next label on that row."""
+@dataclass
+class Grid:
+    """The label grid of one card: line height, row pitch and the printed values' vertical offset."""
+
+    line: float
+    pitch: float
+    offset: float
+
+
+@dataclass
+class Claim:
+    """What one field was read from: boxes, how they were found, and their cost (distance in row pitches)."""
+
+    boxes: list[Box] = field(default_factory=list)
+    how: str = "grid"
+    cost: float = 0.0
+
+
+def _window(label: Label, card: Card, grid: Grid) -> tuple[float, float]:
+    """The x range where ``label``'s value may lie: right of it, up to the next label on its row."""
     lbox = label.box
     next_x = min(
         (
             other.box.x0
             for other in card.labels.values()
-            if other is not label and other.box.x0 > lbox.x1 - 2 and vertical_overlap(other.box, lbox) > 0.3
+            if other is not label and other.box.x0 > lbox.x1 - 2 and abs(other.box.cy - lbox.cy) < 0.45 * grid.pitch
         ),
         default=math.inf,
     )
-    parts: list[Box] = []
-    for box in card.boxes:
-        if box.used or is_noise(box):
+    return lbox.x1 - 0.3 * lbox.h, next_x
+
+
+def _in_window(box: Box, window: tuple[float, float], label: Label) -> bool:
+    _, end = window
+    return box.cx > label.box.x1 and box.x0 >= label.box.x0 - 0.5 * label.box.h and box.cx < end
+
+
+def _grid(card: Card, free: list[Box]) -> Grid:
+    """Row pitch from the label column, and the value offset that best explains the text right of the labels."""
+    labels = list(card.labels.values())
+    line = statistics.median(lab.box.h for lab in labels) if labels else 30.0
+    steps = []
+    for lab in labels:  # the next row down, in any column
+        below = [o.box.cy - lab.box.cy for o in labels if o.box.cy - lab.box.cy > 0.8 * line]
+        if below:
+            steps.append(min(below))
+    pitch = statistics.median(steps) if steps else 3.3 * line
+    pitch = min(max(pitch, 1.8 * line), 6 * line)
+    windows = {name: _window(lab, card, Grid(line, pitch, 0.0)) for name, lab in card.labels.items()}
+    best, best_score = 0.0, -math.inf
+    for step in range(-16, 29):  # -0.32 .. +0.56 pitch: printers shift values down rather than up
+        offset = step * 0.02 * pitch
+        score = 0.0
+        for name, lab in card.labels.items():
+            gaps = [abs(b.cy - lab.box.cy - offset) / pitch for b in free if _in_window(b, windows[name], lab)]
+            if gaps:
+                score += max(0.0, 1 - min(gaps) / 0.2)
+        score -= 0.3 * abs(offset) / pitch  # ties go to the smaller shift
+        if score > best_score:
+            best, best_score = offset, score
+    return Grid(line, pitch, best)
+
+
+def _lines(boxes: list[Box]) -> list[list[Box]]:
+    """Boxes grouped into text lines, top to bottom, each left to right."""
+    lines: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: b.cy):
+        if lines and abs(box.cy - statistics.fmean(b.cy for b in lines[-1])) < 0.5 * max(box.h, lines[-1][0].h):
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return [sorted(line, key=lambda b: b.x0) for line in lines]
+
+
+def _assign(card: Card, grid: Grid, free: list[Box]) -> dict[str, Claim]:
+    """Each free box to the label whose expected value position is nearest; each label keeps its nearest line."""
+    windows = {name: _window(lab, card, grid) for name, lab in card.labels.items()}
+    pool: dict[str, list[tuple[float, Box]]] = {name: [] for name in card.labels}
+    for box in free:
+        costs = [
+            (abs(box.cy - lab.box.cy - grid.offset) / grid.pitch, name)
+            for name, lab in card.labels.items()
+            if _in_window(box, windows[name], lab)
+        ]
+        if costs:
+            cost, name = min(costs)
+            if cost < NEAR:
+                pool[name].append((cost, box))
+    claims: dict[str, Claim] = {}
+    for name, scored in pool.items():
+        if not scored:
             continue
-        starts_after = box.x0 >= lbox.x1 - 0.5 * lbox.h
-        spans_past = box.cx > lbox.cx and box.x1 > lbox.x1 + lbox.h  # a value box drawn over the label
-        if not (starts_after or spans_past) or box.cx > next_x:
-            continue
-        if vertical_overlap(box, lbox) >= 0.35 or abs(box.cy - lbox.cy) < 0.55 * max(box.h, lbox.h):
-            if box.x0 - lbox.x1 > 25 * lbox.h:
-                continue
-            parts.append(box)
-    parts.sort(key=lambda b: b.x0)
-    if len(parts) > 1:  # a wide gap means the next field's value (its label was not read): stop there
-        gap_limit = 4 * statistics.median(b.h for b in parts)
-        for i in range(1, len(parts)):
-            if parts[i].x0 - parts[i - 1].x1 > gap_limit:
-                parts = parts[:i]
-                break
-    text = label.rest + "".join(b.compact for b in parts)
-    return text, parts
+        lines = _lines([b for _, b in scored])
+        cost_of = {id(b): c for c, b in scored}
+        main = min(lines, key=lambda ln: min(cost_of[id(b)] for b in ln))
+        cost = min(cost_of[id(b)] for b in main)
+        main = _cut_at_gap(main)
+        claim = Claim(list(main), "grid" if cost < 0.25 else "off_grid", cost)
+        if name in SPILLING:
+            claim.boxes += _continuation(main, [b for ln in lines for b in ln if ln is not main])
+        claims[name] = claim
+    return claims
 
 
-SPILLING = ("address", "remarks")  # long values the printer wraps onto the next line (names fit one line)
+def _cut_at_gap(line: list[Box]) -> list[Box]:
+    """A line up to its first wide gap (beyond: the next field's value, whose label was not read)."""
+    if len(line) > 1:
+        gap_limit = 4 * statistics.median(b.h for b in line)
+        for i in range(1, len(line)):
+            if line[i].x0 - line[i - 1].x1 > gap_limit:
+                return line[:i]
+    return line
 
 
-def _continuation(label: Label, parts: list[Box], card: Card) -> list[Box]:
-    """Lines printed under a value, before the next label down: the rest of a wrapped value."""
-    start = min(b.x0 for b in parts)
-    bottom = max(b.y1 for b in parts)
-    line_h = statistics.median(b.h for b in parts)
-    below = [o.box.y0 for o in card.labels.values() if o.box.y0 > label.box.y1 - 0.2 * label.box.h]
-    limit = min(below, default=bottom + 1.6 * line_h)
-    lines = [
-        b
-        for b in card.boxes
-        if not b.used
-        and not is_noise(b)
-        and b not in parts
-        and b.y0 >= bottom - 0.3 * line_h
-        and b.cy < limit
-        and b.y0 - bottom < 0.9 * line_h
-        and abs(b.x0 - start) < 1.5 * line_h
+def _continuation(main: list[Box], others: list[Box]) -> list[Box]:
+    """The line printed right under a value, starting where it starts: the rest of a wrapped value."""
+    start, bottom = min(b.x0 for b in main), max(b.y1 for b in main)
+    line_h = statistics.median(b.h for b in main)
+    below = [b for b in others if b.y0 >= bottom - 0.4 * line_h and b.y0 - bottom < 0.9 * line_h]
+    below = [b for b in below if abs(b.x0 - start) < 1.5 * line_h] or []
+    return sorted(below, key=lambda b: b.x0)[:2]
+
+
+def _nearest_unclaimed(label: Label, card: Card, grid: Grid, free: list[Box]) -> Claim | None:
+    """The last resort for a label with nothing in its window: the nearest text right of it within ``FAR``."""
+    window = _window(label, card, grid)
+    scored = [
+        (abs(b.cy - label.box.cy - grid.offset) / grid.pitch, b)
+        for b in free
+        if not b.used and _in_window(b, window, label)
     ]
-    return sorted(lines, key=lambda b: b.cy)[:1]
+    scored = [(c, b) for c, b in scored if c < FAR]
+    if not scored:
+        return None
+    cost, box = min(scored, key=lambda cb: (cb[0], cb[1].x0))
+    line = [b for c, b in scored if abs(b.cy - box.cy) < 0.5 * box.h]
+    return Claim(_cut_at_gap(sorted(line, key=lambda b: b.x0)), "nearest", cost)
 
 
 def _seal(card: Card) -> tuple[str, list[Box]]:
@@ -113,102 +230,117 @@ def _quad_of(boxes: list[Box]) -> list[list[int]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
+class _Page:
+    """Fields being read from one card: values, locations and parser evidence."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.locations: dict[str, list[list[int]]] = {}
+        self.evidence: dict[str, float] = {}
+        self.raw: dict[str, str] = {}
+
+    def put(self, name: str, text: str, boxes: list[Box], how: str, label: Box | None = None) -> None:
+        """Record a field read from ``boxes`` (and the tail of its label's box)."""
+        self.raw[name] = text
+        self.fields[name] = CLEANERS.get(name, clean_cjk_text)(text)
+        if boxes:
+            self.locations[name] = _quad_of(boxes)
+        scores = [b.score for b in boxes] + ([label.score] if label is not None else []) or [0.5]
+        self.evidence[name] = round(EVIDENCE[how] * min(scores), 4)
+        for box in boxes:
+            box.used = True
+
+    def reading(self) -> PageReading:
+        return PageReading(fields=self.fields, text_location=self.locations, confidence=self.evidence)
+
+
 def read_card(card: Card) -> PageReading:
-    """Field values of one card in the API's formats, with text locations."""
+    """Field values of one card in the API's formats, with text locations and parser evidence."""
     labels = FRONT_LABELS if card.side == "front" else BACK_LABELS
+    card.boxes = split_embedded_labels(join_label_fragments(card.boxes, labels), labels)
     card.labels = find_labels(card.boxes, labels)
-    fields: dict[str, str] = {}
-    locations: dict[str, list[list[int]]] = {}
+    free = [b for b in card.boxes if not b.used and not is_noise(b)]
+    grid = _grid(card, free)
+    claims = _assign(card, grid, free)
+    page = _Page()
     for name in labels:
         label = card.labels.get(name)
         if label is None:
             continue
-        text, parts = _row_value(label, card)
-        if name in SPILLING and parts:
-            more = _continuation(label, parts, card)
-            text += "".join(b.compact for b in more)
-            parts += more
-        value = CLEANERS.get(name, clean_cjk_text)(text)
-        for box in parts:
-            box.used = True
-        fields[name] = value
-        if parts:
-            locations[name] = _quad_of(parts)
-    _fallbacks(card, fields, locations)
+        claim = claims.get(name) or Claim()
+        boxes = [b for b in claim.boxes if not b.used]
+        if label.rest:
+            page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label.box)
+        elif boxes:
+            page.put(name, "".join(b.compact for b in boxes), boxes, claim.how)
+        elif (last := _nearest_unclaimed(label, card, grid, free)) is not None:
+            page.put(name, "".join(b.compact for b in last.boxes), last.boxes, "nearest")
+    _partners(card, grid, free, page)
+    _fallbacks(card, free, page)
     if card.side == "front":
         seal, lines = _seal(card)
         if seal:
-            fields["issuing_authority"] = seal
-            locations["issuing_authority"] = _quad_of(lines)
+            page.put("issuing_authority", seal, lines, "seal")
+            page.fields["issuing_authority"] = seal
     else:
         code, boxes = _code_number(card)
         if code:
-            fields["code_number"] = code
-            locations["code_number"] = _quad_of(boxes)
-        for name in MASS_FIELDS:
-            if name in card.labels:
-                fields.setdefault(name, "--")
-        if "remarks" in card.labels:
-            fields.setdefault("remarks", "")
-    return PageReading(fields={k: v for k, v in fields.items() if v is not None}, text_location=locations)
+            page.put("code_number", code, boxes, "seal" if len(code) == 13 else "shape")
+            page.fields["code_number"] = code
+        for name in MASS_FIELDS:  # a mass label with no value: the card prints "--" or leaves it blank
+            if name in card.labels and name not in page.fields:
+                page.fields[name], page.evidence[name] = "--", 0.7
+        if "remarks" in card.labels and "remarks" not in page.fields:
+            page.fields["remarks"], page.evidence["remarks"] = "", 0.85
+    return page.reading()
 
 
-# A field printed on the right of another one's row: found by position when its own label was not read.
-ROW_PARTNERS = {
-    "front": {"vehicle_type": "number", "model": "use_character", "issue_date": "register_date"},
-    "back": {"file_no": "number", "gross_mass": "approved_passengers", "approved_load": "unladen_mass",
-             "traction_mass": "dimension"},
-}  # fmt: skip
-
-
-def _fallbacks(card: Card, fields: dict[str, str], locations: dict[str, list[list[int]]]) -> None:
-    """Find a missed plate or VIN by its shape anywhere on the card; unlabelled values by their row."""
+def _partners(card: Card, grid: Grid, free: list[Box], page: _Page) -> None:
+    """A field whose label was not read: the rest of its partner's row, right of the partner's value."""
     for name, partner in ROW_PARTNERS[card.side].items():
         anchor = card.labels.get(partner)
-        if name in card.labels or anchor is None or partner not in locations:
+        if name in card.labels or anchor is None or name in page.fields:
             continue
-        right_of = locations[partner][1][0]
+        right_of = page.locations[partner][1][0] if partner in page.locations else anchor.box.x1
         rest = [
             b
-            for b in card.boxes
-            if not b.used and not is_noise(b) and b.x0 > right_of and vertical_overlap(b, anchor.box) >= 0.35
+            for b in free
+            if not b.used and b.x0 > right_of and abs(b.cy - anchor.box.cy - grid.offset) / grid.pitch < NEAR
         ]
+        rest = _cut_at_gap(sorted(_lines(rest)[0], key=lambda b: b.x0)) if rest else []
         if rest:
-            rest.sort(key=lambda b: b.x0)
-            fields[name] = CLEANERS.get(name, clean_cjk_text)("".join(b.compact for b in rest))
-            locations[name] = _quad_of(rest)
-            for b in rest:
-                b.used = True
-    free = [b for b in card.boxes if not b.used]
+            page.put(name, "".join(b.compact for b in rest), rest, "partner")
+        elif name == "issue_date":  # both dates read into one box
+            dates = re.findall(r"\d{4}\D{0,2}\d{1,2}\D{0,2}\d{1,2}", page.raw.get(partner, ""))
+            if len(dates) >= 2:
+                page.put(name, dates[1], [], "partner")
+                page.locations[name] = page.locations.get(partner, [])
+
+
+def _fallbacks(card: Card, free: list[Box], page: _Page) -> None:
+    """Find a missed address by its rows, a missed plate or VIN by its shape anywhere on the card."""
+    left = [b for b in free if not b.used]
     above, below = card.labels.get("name"), card.labels.get("use_character")
-    if card.side == "front" and "address" not in fields and above and below:
+    if card.side == "front" and "address" not in page.fields and above and below:
         rows = [
             b
-            for b in free
+            for b in left
             if above.box.y1 < b.cy < below.box.y0
             and b.x0 > above.box.x0 + above.box.h
             and re.search(r"[\u4e00-\u9fff]{3,}", b.compact)
-            and not is_noise(b)
         ]
         if rows:
             rows.sort(key=lambda b: (b.cy, b.x0))
-            fields["address"] = clean_cjk_text("".join(b.compact for b in rows))
-            locations["address"] = _quad_of(rows)
-            for b in rows:
-                b.used = True
-    if not fields.get("number"):
-        for box in free:
+            page.put("address", "".join(b.compact for b in rows).lstrip("址"), rows, "rows")
+    if not page.fields.get("number"):
+        for box in left:
             plate = clean_plate(box.compact)
-            if len(plate) >= 7 and re.search(r"\d{3}", plate):
-                fields["number"], locations["number"] = plate, _quad_of([box])
-                box.used = True
+            if not box.used and len(plate) >= 7 and re.search(r"\d{3}", plate):
+                page.put("number", box.compact, [box], "shape")
                 break
-    if card.side == "front" and len(fields.get("vin", "")) != 17:
-        for box in free:
-            if box.used:
-                continue
+    if card.side == "front" and len(page.fields.get("vin", "")) != 17:
+        for box in left:
             vin = clean_vin(box.compact)
-            if len(vin) == 17 and re.search(r"\d{4}", vin) and len(box.compact) <= 20:
-                fields["vin"], locations["vin"] = vin, _quad_of([box])
-                box.used = True
+            if not box.used and len(vin) == 17 and re.search(r"\d{4}", vin) and len(box.compact) <= 20:
+                page.put("vin", box.compact, [box], "shape")
                 break

@@ -61,6 +61,19 @@ class Card:
     labels: dict[str, Label] = field(default_factory=dict)
 
 
+def split_box(box: Box, at: int) -> tuple[Box, Box]:
+    """Cut a box before its ``at``-th non-space character, the cut placed in proportion to the characters."""
+    compact = box.compact
+    share = at / max(1, len(compact))
+    (a, b, c, d) = box.quad[:4]
+    top = (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share)
+    bottom = (d[0] + (c[0] - d[0]) * share, d[1] + (c[1] - d[1]) * share)
+    cut = box.x0 + (box.x1 - box.x0) * share
+    left = Box(compact[:at], box.score, [a, top, bottom, d], box.x0, cut, box.y0, box.y1)
+    right = Box(compact[at:], box.score, [top, b, c, bottom], cut, box.x1, box.y0, box.y1)
+    return left, right
+
+
 def _angle(quad: Sequence[Point]) -> float:
     (x0, y0), (x1, y1) = quad[0], quad[1]
     return math.atan2(y1 - y0, x1 - x0)

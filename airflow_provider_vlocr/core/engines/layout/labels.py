@@ -7,7 +7,7 @@ import re
 import statistics
 from collections.abc import Sequence
 
-from .geometry import Box, Card, Label, _widest_gap, vertical_overlap
+from .geometry import Box, Card, Label, _widest_gap, split_box, vertical_overlap
 
 FRONT_LABELS: dict[str, tuple[str, ...]] = {
     "number": ("号牌号码",),
@@ -46,11 +46,76 @@ BACK_ONLY = set(BACK_LABELS) - {"number"}
 SPACED_LABELS = {"name": ("所", "有", "人"), "address": ("住", "址"), "remarks": ("备", "注")}
 
 
-ENGLISH_LABELS = re.compile(
-    r"^(plate\s*no|vehicle\s*type|owner|address|use\s*character|model|vin|engine\s*no|register\s*date|"
-    r"issue\s*date|vehicle\s*license|.*people.?s\s*republic|chicle|mode\)?)\W*$",
-    re.IGNORECASE,
-)
+ENGLISH_LABELS = (  # the sub-label printed under every Chinese label, both pages
+    "plate no", "vehicle type", "owner", "address", "use character", "model", "vin", "engine no", "register date",
+    "issue date", "file no", "approved passengers", "gross mass", "unladen mass", "approved load",
+    "overall dimension", "traction mass", "remarks", "inspection record", "vehicle license",
+)  # fmt: skip
+_ENGLISH_COMPACT = tuple(label.replace(" ", "") for label in ENGLISH_LABELS)
+
+
+def english_label_at(text: str, *, end: bool) -> int:
+    """Length of an English sub-label (as OCR reads them: ``Addtes``, ``RegisterDaie``, ``Use haracte``) at the
+    start (``end=False``) or end of ``text``; 0 when there is none. Whole labels are preferred to fragments."""
+    match = re.search(r"[A-Za-z][A-Za-z .)]*$" if end else r"^[A-Za-z][A-Za-z .)]*", text)
+    if not match:
+        return 0
+    run = match.group(0)
+    letters = re.sub(r"[^a-z]", "", run.lower())
+    for fuzzy in (False, True):
+        for size in range(len(letters), 2, -1):
+            piece = letters[-size:] if end else letters[:size]
+            if _looks_like_english_label(piece, fuzzy=fuzzy):
+                return _span_of_letters(run, size, end=end)
+    return 0
+
+
+def _span_of_letters(run: str, letters: int, *, end: bool) -> int:
+    """How many characters of ``run`` (from its end or start) hold ``letters`` letters, with trailing dots."""
+    ordered = run[::-1] if end else run
+    count = taken = 0
+    for ch in ordered:
+        taken += 1
+        count += ch.isalpha()
+        if count == letters:
+            break
+    rest = ordered[taken:]
+    if not end:
+        taken += len(rest) - len(rest.lstrip(" .)"))
+    return taken
+
+
+def _looks_like_english_label(letters: str, *, fuzzy: bool = True) -> bool:
+    """An English sub-label read whole, or (``fuzzy``) a 5+ letter piece of one with one edit per five letters."""
+    if letters in _ENGLISH_COMPACT:
+        return True
+    if not fuzzy or len(letters) < 5:
+        return False
+    allowed = max(1, len(letters) // 5)
+    for label in _ENGLISH_COMPACT:
+        for width in (len(letters) - 1, len(letters), len(letters) + 1):
+            for start in range(0, max(1, len(label) - width + 1)):
+                if _edit_distance(letters, label[start : start + width]) <= allowed:
+                    return True
+    return False
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def is_english_label(text: str) -> bool:
+    """The whole box is an English sub-label (possibly misread)."""
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    return bool(re.fullmatch(r"[A-Za-z .)(']+", text)) and (
+        _looks_like_english_label(letters) or "people" in letters or "republic" in letters
+    )
 
 
 TITLE_WORDS = ("中华人民共和国", "机动车行驶证", "行驶证")
@@ -80,6 +145,66 @@ def _match_label(text: str, names: Sequence[str]) -> tuple[int, int] | None:
                 if len(head) >= 3 and _edit_distance_le1(head, name):
                     return 0, size
     return None
+
+
+def join_label_fragments(boxes: list[Box], labels: dict[str, tuple[str, ...]]) -> list[Box]:
+    """Labels OCR read in pieces (``号`` + ``号码`` for 号牌号码): neighbouring short boxes on one line are joined
+    when together, and neither alone, they match a label."""
+    names = tuple({n for options in labels.values() for n in options})
+    out = list(boxes)
+    for box in sorted(boxes, key=lambda b: b.x0):
+        if box not in out or len(box.compact) > 3 or _match_label(box.compact, names) is not None:
+            continue
+        right = [
+            o
+            for o in out
+            if o is not box
+            and -0.5 * box.h <= o.x0 - box.x1 < box.h
+            and o.x0 > box.x0
+            and vertical_overlap(box, o) > 0.5
+        ]
+        if not right:
+            continue
+        nxt = min(right, key=lambda o: o.x0)
+        joined = box.compact + nxt.compact
+        if _match_label(nxt.compact, names) is None and _match_label(joined, names) is not None:
+            merged = Box(joined, min(box.score, nxt.score), [box.quad[0], nxt.quad[1], nxt.quad[2], box.quad[3]],
+                         box.x0, nxt.x1, min(box.y0, nxt.y0), max(box.y1, nxt.y1))  # fmt: skip
+            out[out.index(box)] = merged
+            out.remove(nxt)
+    return out
+
+
+def split_embedded_labels(boxes: list[Box], labels: dict[str, tuple[str, ...]]) -> list[Box]:
+    """Boxes where OCR joined a value and the next label on its row (``2013-06-17发证日期``) cut before the label,
+    so the label is found and the value keeps only its own text."""
+    names = sorted({n for options in labels.values() for n in options if len(n) >= 3}, key=len, reverse=True)
+    out: list[Box] = []
+    for box in boxes:
+        pending = [box]
+        while pending:
+            current = pending.pop()
+            text = current.compact
+            cut = next(
+                (
+                    at
+                    for name in names
+                    if (at := text.find(name)) > 2
+                    and not any(
+                        longer.endswith(name) and text[: at + len(name)].endswith(longer)
+                        for longer in names
+                        if len(longer) > len(name)
+                    )
+                ),
+                -1,
+            )
+            if cut < 0 or any(word in text for word in TITLE_WORDS):
+                out.append(current)
+                continue
+            left, right = split_box(current, cut)
+            out.append(left)
+            pending.append(right)
+    return out
 
 
 def find_labels(boxes: list[Box], labels: dict[str, tuple[str, ...]]) -> dict[str, Label]:
@@ -117,31 +242,42 @@ def find_labels(boxes: list[Box], labels: dict[str, tuple[str, ...]]) -> dict[st
 
 
 def _absorb_spaced_parts(label: Label, boxes: list[Box], parts: Sequence[str]) -> None:
-    """Letter-spaced labels (备 注) come as several boxes: the later characters belong to the label too."""
-    tail = "".join(parts)[1:]
+    """Letter-spaced labels (备 注) come as several boxes: the later characters belong to the label too. A box that
+    starts with the label's last characters and goes on (``人王京``, ``址北京市…``) is cut: the value is the rest."""
+    full = "".join(parts)
     for box in sorted(boxes, key=lambda b: b.x0):
         text = box.compact
+        remaining = full[len(label.box.compact) :] if full.startswith(label.box.compact) else full[1:]
+        if not remaining:
+            break
         if box.used or not text or box.x0 < label.box.x0 or vertical_overlap(box, label.box) < 0.4:
             continue
         if box.x0 - label.box.x1 > 4 * label.box.h:
             break
-        if tail.startswith(text) or (text[0] in tail and len(text) == 1):
-            box.used = True
-            label.box = Box(
-                label.box.text + text,
-                label.box.score,
-                label.box.quad + box.quad,
-                label.box.x0,
-                max(label.box.x1, box.x1),
-                min(label.box.y0, box.y0),
-                max(label.box.y1, box.y1),
-                used=True,
-            )
+        taken = next((n for n in range(len(remaining), 0, -1) if text.startswith(remaining[-n:])), 0)
+        if not taken:
+            continue
+        if taken < len(text):  # the value was read into the label's last box: keep it as a box of its own
+            at = boxes.index(box)
+            box, rest = split_box(box, taken)
+            boxes[at] = box
+            boxes.append(rest)
+        box.used = True
+        label.box = Box(
+            label.box.compact + box.compact,
+            label.box.score,
+            label.box.quad + box.quad,
+            label.box.x0,
+            max(label.box.x1, box.x1),
+            min(label.box.y0, box.y0),
+            max(label.box.y1, box.y1),
+            used=True,
+        )
 
 
 def is_noise(box: Box) -> bool:
     text = box.compact
-    return bool(ENGLISH_LABELS.match(box.text)) or any(w in text for w in TITLE_WORDS) or text in ("O", "o", "0")
+    return is_english_label(box.text) or any(w in text for w in TITLE_WORDS) or text in ("O", "o", "0")
 
 
 def split_cards(boxes: list[Box]) -> list[Card]:
