@@ -236,8 +236,10 @@ def test_letter_spaced_label_leaves_no_residue() -> None:
 
 def _shift_values(boxes: list, dx: float, dy: float) -> list:  # type: ignore[type-arg]
     """Move every value box (not labels, title, seal or English sub-labels) by (dx, dy): a misregistered print."""
-    keep = {"中华人民共和国机动车行驶证", "号牌号码", "车辆类型", "所有人", "住址", "使用性质", "品牌型号", "车辆识别代号",
-            "发动机号码", "注册日期", "发证日期", "Plate No.", "北京市公安局", "公安交通管理", "局车辆管理所"}  # fmt: skip
+    keep = set(
+        "中华人民共和国机动车行驶证 号牌号码 车辆类型 所有人 住址 使用性质 品牌型号 车辆识别代号 发动机号码 注册日期 "
+        "发证日期 Plate_No. 北京市公安局 公安交通管理 局车辆管理所".replace("_", " ").split(" ")
+    )
     out = []
     for quad, text, score in boxes:
         if text not in keep:

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .arguments import parse_flag
+from .arguments import parse_flag, parse_number
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .engines.registry import engine_spec
 from .errors import ConfigurationError
+from .schema import DOUBTFUL_BELOW
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token", "pii_salt")
 DEFAULT_TIMEOUT = (10.0, 60.0)
@@ -44,6 +45,11 @@ def parse_timeout(value: Any) -> tuple[float, float]:
     return numbers[0], numbers[1]
 
 
+def parse_threshold(value: Any) -> float:
+    """The hybrid engine's confidence threshold (connection extra ``hybrid_threshold``), in [0.01, 1]."""
+    return parse_number(value, "hybrid_threshold", minimum=0.01, maximum=1.0)
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -70,6 +76,7 @@ class ConnectionSettings:
     verify_ssl: bool = True
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     engine: str = "huaweicloud"
+    hybrid_threshold: float = DOUBTFUL_BELOW
     pii_salt: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -102,6 +109,7 @@ class ConnectionSettings:
             verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
             timeout=parse_timeout(clean.get("timeout")),
             engine=engine,
+            hybrid_threshold=parse_threshold(clean.get("hybrid_threshold", DOUBTFUL_BELOW)),
             pii_salt=_text(clean.get("pii_salt")),
         )
 

@@ -7,7 +7,7 @@ Huawei adds tomorrow reaches the user instead of being dropped, as the official 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,6 +135,21 @@ class VehicleLicenseResult(_Extras, _BackFields, _FrontFields):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+class Escalation(BaseModel):
+    """Why the hybrid engine asked Huawei Cloud about an image, and what came of it.
+
+    ``outcome``: ``cloud`` (answered, billed), ``cloud_cached`` (a cloud answer from the cache, not billed),
+    ``budget`` (the budget was spent: the offline result stands), ``cloud_error`` (the cloud refused this image:
+    the offline result stands, ``error`` says why).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reasons: list[str]
+    outcome: Literal["cloud", "cloud_cached", "budget", "cloud_error"]
+    error: str | None = None
+
+
 class OcrResponse(BaseModel):
     """One recognised image: the result plus call metadata."""
 
@@ -150,3 +165,8 @@ class OcrResponse(BaseModel):
     # [0, 1], and the fields below the engine's doubt threshold. Beside the API's result, never inside it.
     field_confidence: dict[str, float] = Field(default_factory=dict)
     doubtful_fields: list[str] = Field(default_factory=list)
+    # Engines that bill per call rather than per engine (hybrid): whether this answer was billed (None: as the
+    # engine's ``billed`` says), which engine produced each field, and why the image escalated to the cloud.
+    billed: bool | None = None
+    field_engines: dict[str, str] = Field(default_factory=dict)
+    escalation: Escalation | None = None

@@ -25,6 +25,10 @@ URL_MODES: tuple[str, ...] = ("remote", "download", "auto")
 ON_ERROR_MODES: tuple[str, ...] = ("fail", "continue")
 REDACTION_MODES: tuple[str, ...] = ("none", "mask", "hash")
 
+# Local engines list a field as doubtful under this confidence; the hybrid engine's default escalation threshold
+# (connection extra ``hybrid_threshold``). Chosen on the accuracy benchmark's tuning seeds (benchmarks/accuracy.py).
+DOUBTFUL_BELOW = 0.8
+
 # -- response ------------------------------------------------------------------------------------------------
 FRONT_FIELDS: tuple[str, ...] = (
     "number",
@@ -68,3 +72,41 @@ ABBREVIATION_OF_PROVINCE: dict[str, str] = dict(zip(PROVINCE_NAMES, PROVINCE_ABB
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # ISO 3779: no I, O, Q
 VIN_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 PLATE_SEPARATORS = re.compile(r"[\s·.\-_•・]")  # 粤B·12345, 粤B 12345, 粤B-12345 all mean 粤B12345
+
+
+# -- known values (GA 802 vehicle types, GA 24 use characters; unverified against the standards' full tables) ------
+# A value outside these lowers a local reading's confidence; it is never an error (vendors print variants).
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_BODY_SIZES = ("大型", "中型", "小型", "微型")
+_BODIES = _words("普通客车 双层客车 卧铺客车 铰接客车 越野客车 轿车 专用客车 专用校车 面包车")
+_TRUCK_SIZES = ("重型", "中型", "轻型", "微型")
+_TRUCKS = _words(
+    "普通货车 厢式货车 封闭货车 罐式货车 平板货车 集装厢车 自卸货车 特殊结构货车 仓栅式货车 车辆运输车 "
+    "厢式自卸货车 罐式自卸货车 平板自卸货车 集装厢自卸货车 特殊结构自卸货车 仓栅式自卸货车 专项作业车 "
+    "半挂牵引车 全挂牵引车"
+)
+_TRAILERS = _words(
+    "普通全挂车 厢式全挂车 罐式全挂车 平板全挂车 集装箱全挂车 自卸全挂车 仓栅式全挂车 旅居全挂车 专项作业全挂车 "
+    "普通半挂车 厢式半挂车 罐式半挂车 平板半挂车 集装箱半挂车 自卸半挂车 特殊结构半挂车 仓栅式半挂车 旅居半挂车 "
+    "专项作业半挂车 低平板半挂车 车辆运输半挂车"
+)
+_OTHER_TYPES = _words(
+    "三轮汽车 低速货车 低速厢式货车 低速罐式货车 低速自卸货车 低速仓栅式货车 普通二轮摩托车 普通三轮摩托车 "
+    "普通正三轮摩托车 普通侧三轮摩托车 轻便二轮摩托车 轻便三轮摩托车 轮式装载机械 轮式挖掘机械 轮式平地机械 "
+    "无轨电车 有轨电车"
+)
+VEHICLE_TYPES: frozenset[str] = frozenset(
+    [size + body for size in _BODY_SIZES for body in _BODIES]
+    + [size + truck for size in _TRUCK_SIZES for truck in _TRUCKS]
+    + [size + trailer for size in ("重型", "中型", "轻型") for trailer in _TRAILERS]
+    + _OTHER_TYPES
+)
+USE_CHARACTERS: tuple[str, ...] = tuple(
+    _words(
+        "非营运 营运 公路客运 公交客运 出租客运 旅游客运 预约出租客运 货运 危化品运输 租赁 警用 消防 救护 工程救险 "
+        "营转非 出租转非 预约出租转非 教练 幼儿校车 小学生校车 初中生校车 中小学生校车 其他校车 设备 专业化"
+    )
+)

@@ -16,8 +16,6 @@ from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import MAX_AUTO_CONCURRENCY, AdaptivePacer
 from ..core.retry import RetryPolicy
 
-LOCAL_CONCURRENCY = 2  # an on-worker engine is CPU-bound: one image decoding while another is recognised
-
 if TYPE_CHECKING:
     from ..core.batch.budget import CallBudget
     from ..core.batch.cache import ResultCache
@@ -216,9 +214,12 @@ class VehicleLicenseOcrHook(BaseHook):
             timeout=self.settings.timeout if spec.needs_connection else None,
             deadline_seconds=download_timeout,
         )
+        concurrency: int | Callable[[], int] = self.pacer.concurrency  # cloud calls follow the pacer
+        if spec.concurrency is not None:  # engines on the worker's CPU: a fixed number in flight
+            concurrency = self.max_concurrency or spec.concurrency
         settings = BatchSettings(
             options=options or RecognizeOptions(),
-            concurrency=self.pacer.concurrency if spec.billed else (self.max_concurrency or LOCAL_CONCURRENCY),
+            concurrency=concurrency,
             retry=self.retry or RetryPolicy(),
             progress_interval=progress_interval,
             fatal_errors=FATAL_ERRORS,

@@ -111,6 +111,9 @@ def recognize_batch(
     stopped = threading.Event()
 
     billed = bool(getattr(engine, "billed", False))
+    for_batch = getattr(engine, "for_batch", None)
+    if callable(for_batch):  # an engine that bills per call (hybrid) holds the budget and cache itself
+        engine = for_batch(budget=budget, cache=cache)
 
     def process(task: ImageTask) -> OcrResponse:
         options = settings.options.model_copy(update={"side": task.side}) if task.side else settings.options
@@ -126,6 +129,8 @@ def recognize_batch(
                 cached=True,
                 field_confidence=hit.get("field_confidence") or {},
                 doubtful_fields=hit.get("doubtful_fields") or [],
+                field_engines=hit.get("field_engines") or {},
+                escalation=hit.get("escalation"),
             )
         reserved = budget is not None and billed
         if reserved and not budget.reserve():  # type: ignore[union-attr]
@@ -141,7 +146,7 @@ def recognize_batch(
             budget.commit()  # type: ignore[union-attr]
         if cache is not None and key:
             cache.put(key, {"result": response.result.to_api_dict(), "request_id": response.request_id,
-                            **confidence_of(response)})  # fmt: skip
+                            **engine_details(response)})  # fmt: skip
         return response
 
     def records() -> Iterator[Record]:
@@ -172,7 +177,8 @@ def recognize_batch(
         )
         for outcome in outcomes:
             record = outcome_record(outcome, keys[outcome.task.index])
-            if record["status"] == "ok" and billed and not record.get("cached"):
+            answered_billed = outcome.response is not None and outcome.response.billed
+            if record["status"] == "ok" and not record.get("cached") and (answered_billed or billed):
                 record["billed"] = True
             yield record
             for repeat in repeats.get(outcome.task.index, ()):
@@ -257,16 +263,22 @@ def outcome_record(outcome: Outcome, key: str) -> Record:
         "engine": response.engine,
         "attempts": outcome.attempts,
         "elapsed_ms": outcome.elapsed_ms,
-        **confidence_of(response),
+        **engine_details(response),
         **({"cached": True} if response.cached else {}),
     }
 
 
-def confidence_of(response: OcrResponse) -> dict[str, Any]:
-    """A local engine's per-field confidence and doubtful fields, for records and cache entries (else nothing)."""
-    if not response.field_confidence:
-        return {}
-    return {"field_confidence": response.field_confidence, "doubtful_fields": response.doubtful_fields}
+def engine_details(response: OcrResponse) -> dict[str, Any]:
+    """What a local or hybrid engine adds beside the result (per-field confidence, doubtful fields, which engine
+    produced each field, the escalation), for items and cache entries; nothing for the cloud engine."""
+    details: dict[str, Any] = {}
+    if response.field_confidence:
+        details.update(field_confidence=response.field_confidence, doubtful_fields=response.doubtful_fields)
+    if response.field_engines:
+        details["field_engines"] = response.field_engines
+    if response.escalation is not None:
+        details["escalation"] = response.escalation.model_dump(mode="json", exclude_none=True)
+    return details
 
 
 def error_record(

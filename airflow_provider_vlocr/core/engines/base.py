@@ -114,7 +114,7 @@ class ReadingEngine(ABC):
             result = shape_result(reading, options)
         except ApiError as error:
             raise error.with_image(name) from None
-        confidence = field_confidence(result, reading)
+        confidence = field_confidence(result, reading, options)
         return OcrResponse(
             result=result,
             request_id=f"{self.name}-{uuid.uuid4().hex}",

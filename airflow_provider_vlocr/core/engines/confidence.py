@@ -15,11 +15,12 @@ from datetime import date
 from typing import Any
 
 from ...records.build import to_record
-from ..models import BACK_FIELDS, FRONT_FIELDS, VehicleLicenseResult
-from ..schema import PROVINCE_NAMES
+from ..models import BACK_FIELDS, FRONT_FIELDS, RecognizeOptions, VehicleLicenseResult
+from ..schema import DOUBTFUL_BELOW, PROVINCE_ABBREVIATIONS, PROVINCE_NAMES, USE_CHARACTERS, VEHICLE_TYPES
 from .reading import LicenseReading
 
-DOUBTFUL_BELOW = 0.8
+EXPECTED_FRONT = tuple(n for n in FRONT_FIELDS if n != "issuing_authority")
+EXPECTED_BACK = tuple(n for n in BACK_FIELDS if n != "energy_type")
 # Finding code -> (fields it casts doubt on; None: the finding's own field, factor).
 RULE_FACTORS: dict[str, tuple[tuple[str, ...] | None, float]] = {
     "vin.length": (None, 0.1),
@@ -53,17 +54,22 @@ FORMATS: dict[str, str] = {  # what a well-read value looks like (beyond the rec
     "model": rf"{CJK}+牌.+",
     "engine_no": r"[A-Z0-9]{5,20}",
     "file_no": r"\d{10,15}",
-    "code_number": r"\d{11,15}",
+    "code_number": r"\d{13}",
     "approved_passengers": r"\d{1,3}人",
-    "inspection_record": rf"检验有效期至\d{{4}}年\d{{2}}月{CJK}[A-Z]\(\d{{1,3}}\)",
+    "inspection_record": rf"检验有效期至\d{{4}}年\d{{2}}月[{PROVINCE_ABBREVIATIONS}][A-Z]\(\d{{1,3}}\)",
+    "remarks": rf".*{CJK}.*",
     "issuing_authority": rf"(?:{'|'.join(PROVINCE_NAMES)}){CJK}{{4,}}",  # starts with the province's full name
 }
 FORMAT_FACTOR = 0.5
+KNOWN_VALUES = {"vehicle_type": VEHICLE_TYPES, "use_character": frozenset(USE_CHARACTERS)}
+UNKNOWN_VALUE_FACTOR = 0.7  # a type or use character outside the known values: a misread character, or a rare one
 EMPTY_FACTOR = 0.2  # a field with a label but no value read (remarks and masses may be blank: see the reader)
 BLANK_ALLOWED = {"remarks", "approved_load", "traction_mass"}
 
 
-def field_confidence(result: VehicleLicenseResult, reading: LicenseReading) -> dict[str, float]:
+def field_confidence(
+    result: VehicleLicenseResult, reading: LicenseReading, options: RecognizeOptions
+) -> dict[str, float]:
     """Confidence of each field the result holds (top level; a field on both pages takes the lower). Empty when
     the reader reports no evidence at all (an engine replaying known answers)."""
     if not any(page is not None and page.confidence for page in (reading.front, reading.back)):
@@ -86,13 +92,31 @@ def field_confidence(result: VehicleLicenseResult, reading: LicenseReading) -> d
             scores[name] *= EMPTY_FACTOR
         elif name in FORMATS and value.strip() and not re.fullmatch(FORMATS[name], value):
             scores[name] *= FORMAT_FACTOR
+        elif name in KNOWN_VALUES and value not in KNOWN_VALUES[name]:
+            scores[name] *= UNKNOWN_VALUE_FACTOR
     _blank_masses(flat, scores)
     for finding in to_record(data, as_of=date.today()).findings:
         fields, factor = RULE_FACTORS.get(finding.code, (None, 1.0))
         for name in fields or (finding.field,):
             if name in scores:
                 scores[name] *= factor
+    for name in expected_fields(reading, options):
+        if name not in flat:
+            scores[name] = 0.0  # a field the page holds that was not read at all
     return {name: round(min(1.0, max(0.0, score)), 3) for name, score in scores.items()}
+
+
+def expected_fields(reading: LicenseReading, options: RecognizeOptions) -> list[str]:
+    """The fields the pages asked for hold on a paper licence (the issuing authority when asked)."""
+    if reading.type != "normal":
+        return []
+    side = options.side or "front"
+    names: list[str] = []
+    if side in ("front", "double_side") and reading.front is not None:
+        names += EXPECTED_FRONT + (("issuing_authority",) if options.return_issuing_authority else ())
+    if side in ("back", "double_side") and reading.back is not None:
+        names += [n for n in EXPECTED_BACK if n not in names]
+    return names
 
 
 def _blank_masses(flat: dict[str, Any], scores: dict[str, float]) -> None:

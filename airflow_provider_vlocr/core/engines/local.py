@@ -73,19 +73,22 @@ class LocalEngine(ReadingEngine):
             return self._ocr
 
     def detect(self, image: Any) -> list[RawBox]:
-        """Raw OCR boxes (quad, text, score) for a PIL image."""
+        """Raw OCR boxes (quad, text, score) for a PIL image; the score is the weakest character's."""
         import numpy as np
 
         engine = self._engine()
         array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RGB -> BGR for OpenCV-based pre-processing
         with self._run_lock:
-            result = engine(array)
+            result = engine(array, return_word_box=True, return_single_char_box=True)
         if result.boxes is None:
             return []
-        return [
-            ([(float(x), float(y)) for x, y in box], str(text), float(score))
-            for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
-        ]
+        words = result.word_results if result.word_results and len(result.word_results) == len(result.txts) else None
+        out: list[RawBox] = []
+        for i, (box, text, score) in enumerate(zip(result.boxes, result.txts, result.scores, strict=True)):
+            chars = [float(w[1]) for w in words[i] if w and w[1] is not None] if words else []
+            weakest = min([float(score), *chars])  # one misread character is what makes a value wrong
+            out.append(([(float(x), float(y)) for x, y in box], str(text), weakest))
+        return out
 
     def read(self, image: bytes, *, image_name: str, side_hint: str | None) -> LicenseReading:
         from PIL import Image, ImageOps

@@ -44,6 +44,7 @@ class EngineSpec:
     :param extra: the pip extra that installs its dependencies.
     :param offered: shown as a choice in the connection form (test-only engines are not).
     :param billed: every answered call is billed (paced, counted against budgets).
+    :param concurrency: images in flight by default; ``None`` follows the pacer (rate x latency).
     """
 
     name: str
@@ -55,6 +56,7 @@ class EngineSpec:
     requires: tuple[str, ...] = ()
     offered: bool = True
     billed: bool = False
+    concurrency: int | None = None  # calls in flight by default (None: the rate limiter's adaptive concurrency)
 
     def missing_modules(self) -> list[str]:
         """Top-level modules this engine needs that are not installed."""
@@ -77,6 +79,7 @@ class EngineSpec:
         return engine
 
 
+LOCAL_MODULES = ("numpy", "rapidocr", "onnxruntime", "opencc")
 ENGINES: dict[str, EngineSpec] = {
     spec.name: spec
     for spec in (
@@ -95,7 +98,18 @@ ENGINES: dict[str, EngineSpec] = {
             accepts_urls=False,
             needs_connection=False,
             extra="local",
-            requires=("numpy", "rapidocr", "onnxruntime", "opencc"),
+            requires=LOCAL_MODULES,
+            concurrency=2,  # CPU-bound: one image decoding while another is recognised
+        ),
+        EngineSpec(
+            name="hybrid",
+            description="offline engine first, Huawei Cloud only for doubtful fields (billed per escalation)",
+            factory=".hybrid:create_engine",
+            accepts_urls=False,
+            needs_connection=True,
+            extra="local",
+            requires=LOCAL_MODULES,
+            concurrency=4,  # two reading on the CPU while escalations wait for the cloud
         ),
         EngineSpec(
             name="answers",
@@ -104,6 +118,7 @@ ENGINES: dict[str, EngineSpec] = {
             accepts_urls=False,
             needs_connection=False,
             offered=False,
+            concurrency=2,
         ),
     )
 }

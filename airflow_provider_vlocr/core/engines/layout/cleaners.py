@@ -100,13 +100,27 @@ def strip_english_labels(text: str) -> str:
     return text[: len(text) - cut] if cut else text
 
 
+# Ends of printed labels that OCR joins to a long value printed over them (``…748室型号``, 品牌型号).
+LABEL_TAILS = ("型号", "性质", "日期", "代号", "号码", "类型", "编号", "尺寸", "记录", "人数")
+
+
 def clean_cjk_text(text: str) -> str:
     """CJK values: no English sub-label, no stray punctuation."""
     text = strip_english_labels(text.strip(" :：.。,，"))
     return text.strip(" :：.。,，")
 
 
+def clean_long_text(text: str) -> str:
+    """Owner, address, remarks: as :func:`clean_cjk_text`, without the tail of a label the value ran over."""
+    text = clean_cjk_text(text)
+    tail = next((t for t in LABEL_TAILS if text.endswith(t) and len(text) > len(t) + 2), "")
+    return text[: len(text) - len(tail)] if tail else text
+
+
 CLEANERS: dict[str, Callable[[str], str]] = {
+    "name": clean_long_text,
+    "address": clean_long_text,
+    "remarks": clean_long_text,
     "number": clean_plate,
     "vin": clean_vin,
     "engine_no": clean_alnum,

@@ -23,7 +23,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from ...schema import MASS_FIELDS
+from ...schema import MASS_FIELDS, USE_CHARACTERS
 from ..reading import PageReading
 from .cleaners import CLEANERS, clean_cjk_text, clean_plate, clean_vin
 from .geometry import Box, Card, Label
@@ -278,6 +278,8 @@ def read_card(card: Card) -> PageReading:
     _partners(card, grid, free, page)
     _fallbacks(card, free, page)
     if card.side == "front":
+        _split_use_character(page)
+    if card.side == "front":
         seal, lines = _seal(card)
         if seal:
             page.put("issuing_authority", seal, lines, "seal")
@@ -315,6 +317,23 @@ def _partners(card: Card, grid: Grid, free: list[Box], page: _Page) -> None:
             if len(dates) >= 2:
                 page.put(name, dates[1], [], "partner")
                 page.locations[name] = page.locations.get(partner, [])
+
+
+def _split_use_character(page: _Page) -> None:
+    """A use character read together with the model beside it (``非营运长安牌SC7164ABA5``, the model's label
+    unread): the known use character stays, the rest goes to an empty model with low confidence."""
+    value = page.fields.get("use_character", "")
+    if value in USE_CHARACTERS:
+        return
+    known = max((u for u in USE_CHARACTERS if value.startswith(u)), key=len, default=None)
+    if known is None or "牌" not in value[len(known) :]:
+        return
+    rest = value[len(known) :]
+    page.fields["use_character"] = known
+    if not page.fields.get("model"):
+        page.fields["model"] = CLEANERS["model"](rest)
+        page.evidence["model"] = round(EVIDENCE["nearest"] * page.evidence.get("use_character", 1.0), 4)
+        page.locations["model"] = page.locations.get("use_character", [])
 
 
 def _fallbacks(card: Card, free: list[Box], page: _Page) -> None:
