@@ -138,3 +138,20 @@ def test_hybrid_threshold_is_a_checked_connection_extra(cloud: EmulatorHandle) -
     assert settings_for(cloud, engine="hybrid", hybrid_threshold="0.9").hybrid_threshold == 0.9
     with pytest.raises(ConfigurationError, match="hybrid_threshold"):
         settings_for(cloud, engine="hybrid", hybrid_threshold=2)
+
+
+def test_hook_runs_the_hybrid_engine_from_the_connection(
+    cloud: EmulatorHandle, samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+
+    conn = cloud.connection("aksk")
+    conn["extra"] = {**conn["extra"], "engine": "hybrid", "hybrid_threshold": 1.0}
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_HYBRID", json.dumps(conn))
+    cloud.reset()
+    hook = VehicleLicenseOcrHook(vlocr_conn_id="vlocr_hybrid")
+    image = samples[FRONT].image
+    records = list(hook.recognize_batch([image], options=RecognizeOptions(side="front"), budget=CallBudget(5)))
+    hook.close()
+    assert records[0]["engine"] == "hybrid" and records[0]["escalation"]["outcome"] == "cloud"
+    assert records[0]["billed"] is True and cloud.billed(image) == 1

@@ -114,7 +114,8 @@ def clean_long_text(text: str) -> str:
     """Owner, address, remarks: as :func:`clean_cjk_text`, without the tail of a label the value ran over."""
     text = clean_cjk_text(text)
     tail = next((t for t in LABEL_TAILS if text.endswith(t) and len(text) > len(t) + 2), "")
-    return text[: len(text) - len(tail)] if tail else text
+    text = text[: len(text) - len(tail)] if tail else text
+    return re.sub(r"室[号码型质期]$", "室", text)  # a flat number ends the address: a label's last character
 
 
 CLEANERS: dict[str, Callable[[str], str]] = {

@@ -145,11 +145,12 @@ def _assign(card: Card, grid: Grid, free: list[Box]) -> dict[str, Claim]:
         cost_of = {id(b): c for c, b in scored}
         main = min(lines, key=lambda ln: min(cost_of[id(b)] for b in ln))
         cost = min(cost_of[id(b)] for b in main)
-        main = _cut_at_gap(main)
-        claim = Claim(list(main), "grid" if cost < 0.25 else "off_grid", cost)
-        if name in SPILLING:
-            claim.boxes += _continuation(main, [b for ln in lines for b in ln if ln is not main])
-        claims[name] = claim
+        claims[name] = Claim(_cut_at_gap(main), "grid" if cost < 0.25 else "off_grid", cost)
+    claimed = {id(b) for claim in claims.values() for b in claim.boxes}
+    leftover = [b for b in free if id(b) not in claimed]  # second lines of wrapped values among them
+    for name in SPILLING:
+        if name in claims:
+            claims[name].boxes += _continuation(claims[name].boxes, leftover)
     return claims
 
 

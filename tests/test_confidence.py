@@ -1,0 +1,102 @@
+"""Per-field confidence of local readings: parser evidence checked by the licence's own rules."""
+
+from __future__ import annotations
+
+from airflow_provider_vlocr.core.engines.confidence import doubtful, field_confidence
+from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading, shape_result
+from airflow_provider_vlocr.core.models import RecognizeOptions
+from airflow_provider_vlocr.core.schema import DOUBTFUL_BELOW
+from airflow_provider_vlocr.records import to_record
+
+FRONT = {
+    "number": "鄂E3887K",
+    "vehicle_type": "小型轿车",
+    "name": "穆高寒",
+    "address": "山西省太原市北大街财苑巷",
+    "use_character": "非营运",
+    "model": "别克牌SGM7247ATA",
+    "vin": "LFGGF53W4DH228343",
+    "engine_no": "47CB521VL",
+    "register_date": "2013-06-17",
+    "issue_date": "2013-06-18",
+}
+BACK = {
+    "number": "鄂E3887K",
+    "file_no": "3800299837465",
+    "approved_passengers": "5人",
+    "gross_mass": "2170kg",
+    "unladen_mass": "1750kg",
+    "approved_load": "--",
+    "dimension": "5000×1858×1493mm",
+    "traction_mass": "--",
+    "remarks": "",
+    "inspection_record": "检验有效期至2015年06月粤B(16)",
+    "code_number": "8644658019963",
+}
+
+
+def scores(
+    front: dict[str, str] | None = None, back: dict[str, str] | None = None, **options: object
+) -> dict[str, float]:
+    pages = {
+        name: PageReading(fields=fields, confidence=dict.fromkeys(fields, 0.99))
+        for name, fields in (("front", front), ("back", back))
+        if fields is not None
+    }
+    reading = LicenseReading(**pages)
+    side = "double_side" if len(pages) == 2 else next(iter(pages))
+    asked = RecognizeOptions(side=side, **options)  # type: ignore[arg-type]
+    return field_confidence(shape_result(reading, asked), reading, asked)
+
+
+def test_a_clean_reading_is_confident() -> None:
+    front = scores(FRONT)
+    assert min(front.values()) >= DOUBTFUL_BELOW and doubtful(front) == []
+    assert doubtful(scores(back=BACK)) == []
+
+
+def test_rules_cast_doubt_on_the_fields_they_involve() -> None:
+    assert doubtful(scores({**FRONT, "vin": "LFGGF53W4DH228344"})) == ["vin"]  # check digit
+    assert doubtful(scores({**FRONT, "number": "鄂E3887"})) == ["number"]  # plate grammar
+    assert set(doubtful(scores({**FRONT, "issue_date": "2012-06-18"}))) == {"register_date", "issue_date"}
+    assert doubtful(scores({**FRONT, "use_character": "非营逵"})) == ["use_character"]  # not a known use
+    assert doubtful(scores(back={**BACK, "inspection_record": "检验有效期至2015年06月峡B(16)"})) == [
+        "inspection_record"
+    ]
+    assert set(doubtful(scores(back={**BACK, "unladen_mass": "2750kg"}))) == {"gross_mass", "unladen_mass"}
+    both = scores({**FRONT}, {**BACK, "number": "鄂E3881K"})
+    assert both["number"] < DOUBTFUL_BELOW  # the two pages disagree
+
+
+def test_blank_masses_are_judged_by_the_other_masses() -> None:
+    car = scores(back=BACK)
+    assert car["approved_load"] >= DOUBTFUL_BELOW  # 2170 - 1750 - 5 x 65: no room for a load
+    truck = scores(back={**BACK, "gross_mass": "18000kg", "unladen_mass": "7000kg", "approved_passengers": "3人"})
+    assert truck["approved_load"] < DOUBTFUL_BELOW
+
+
+def test_missing_and_empty_fields_are_doubtful() -> None:
+    front = {k: v for k, v in FRONT.items() if k != "engine_no"}
+    got = scores({**front, "name": ""})
+    assert got["engine_no"] == 0.0 and got["name"] < DOUBTFUL_BELOW
+    assert "issuing_authority" not in got
+    assert scores(FRONT, return_issuing_authority=True)["issuing_authority"] == 0.0
+
+
+def test_a_seal_missing_its_province_is_doubtful() -> None:
+    front = {**FRONT, "issuing_authority": "东省深圳市公安局交通警察支队"}
+    assert "issuing_authority" in doubtful(scores(front, return_issuing_authority=True))
+    front["issuing_authority"] = "广东省深圳市公安局交通警察支队"
+    assert "issuing_authority" not in doubtful(scores(front, return_issuing_authority=True))
+
+
+def test_records_carry_the_confidence_of_an_item() -> None:
+    item = {
+        "status": "ok",
+        "result": FRONT,
+        "field_confidence": {"vin": 0.2, "number": 0.99},
+        "doubtful_fields": ["vin"],
+    }
+    record = to_record(item)
+    assert record.field_confidence == {"vin": 0.2, "number": 0.99} and record.doubtful_fields == ["vin"]
+    assert to_record(FRONT).field_confidence == {}
