@@ -6,6 +6,7 @@ from typing import Any
 
 from . import __version__
 from .core.engines.registry import ENGINES, OFFERED_ENGINES
+from .core.schema import HYBRID_THRESHOLD
 
 CONN_TYPE = "vlocr"
 HOOK_CLASS = "airflow_provider_vlocr.hooks.vehicle_license_ocr.VehicleLicenseOcrHook"
@@ -45,6 +46,14 @@ def connection_fields() -> dict[str, Any]:
             ("string",),
             enum=list(OFFERED_ENGINES),
             default="huaweicloud",
+        ),
+        "hybrid_threshold": _field(
+            "Hybrid threshold",
+            "engine=hybrid: an image goes to Huawei Cloud when a field's offline confidence is below this.",
+            ("number",),
+            minimum=0.01,
+            maximum=1.0,
+            default=HYBRID_THRESHOLD,
         ),
     }
 

@@ -14,7 +14,7 @@ fields while flagging <= 10 % of right ones, median <= 1.5 s per image on 2 core
 ``--ocr-cache FILE`` memoises the OCR boxes per picture (a pickle) so that parser changes are re-measured in
 seconds; timings are then meaningless and reported as such.
 
-Run: ``.venv/bin/python benchmarks/accuracy.py [--vehicles 5] [--seeds 7,123,2027] [--show-misses]``.
+Run: ``.venv/bin/python benchmarks/accuracy.py [--vehicles 4] [--seeds 7,123,2027] [--show-misses]``.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def real_photos(engine: LocalEngine) -> dict[str, Any] | str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--vehicles", type=int, default=5)
+    parser.add_argument("--vehicles", type=int, default=4)
     parser.add_argument("--seeds", default=f"7,123,{HOLD_OUT_SEED}")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--ocr-cache", type=Path, help="memoise OCR boxes here (parser-only re-runs)")

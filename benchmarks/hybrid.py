@@ -5,15 +5,16 @@ all-cloud is the accuracy ceiling (100 %, one billed call per image). For each s
 2027, never looked at while tuning) and every variant of ``testing/licence_generator.py``:
 
 * all-cloud: every image sent to the emulator by the Huawei client; billed calls read from its counters;
-* hybrid at the default threshold (``DOUBTFUL_BELOW``): the real :class:`HybridEngine` over real sockets, billed
-  calls from the emulator's counters, exact fields against the ground truth;
+* hybrid at the default threshold (``HYBRID_THRESHOLD``, connection extra ``hybrid_threshold``): the real
+  :class:`HybridEngine` over real sockets, billed calls from the emulator's counters, exact fields against the
+  ground truth;
 * the trade-off curve: for each threshold, which images the engine's own rule (:func:`escalation_reasons`)
   escalates, computed from the same offline readings: bill cut and exact fields, with the cloud answer replacing
   the whole result (what the engine does) and, for comparison, replacing only the doubtful fields.
 
 Prints JSON and saves the curve as a PNG (``--plot``, default ``docs/hybrid-tradeoff.png``).
 Target (issue 14): >= 70 % fewer billed calls than all-cloud with >= 99.5 % of fields exact.
-Run: ``.venv/bin/python benchmarks/hybrid.py [--vehicles 5] [--seeds 7,123,2027] [--ocr-cache FILE]``.
+Run: ``.venv/bin/python benchmarks/hybrid.py [--vehicles 4] [--seeds 7,123,2027] [--ocr-cache FILE]``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from airflow_provider_vlocr.core.engines.hybrid import HybridEngine, escalation_
 from airflow_provider_vlocr.core.engines.local import LocalEngine  # noqa: E402
 from airflow_provider_vlocr.core.errors import InvalidRequestError  # noqa: E402
 from airflow_provider_vlocr.core.models import OcrResponse, RecognizeOptions  # noqa: E402
-from airflow_provider_vlocr.core.schema import DOUBTFUL_BELOW  # noqa: E402
+from airflow_provider_vlocr.core.schema import HYBRID_THRESHOLD  # noqa: E402
 from airflow_provider_vlocr.emulator.config import EmulatorConfig  # noqa: E402
 from airflow_provider_vlocr.emulator.server import EmulatorServer  # noqa: E402
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle  # noqa: E402
@@ -70,7 +71,7 @@ def measure_seed(
     all_cloud_billed = int(emulator.counters()["ocr_billed"])
 
     emulator.reset()
-    engine = HybridEngine(local, cloud, threshold=DOUBTFUL_BELOW)
+    engine = HybridEngine(local, cloud, threshold=HYBRID_THRESHOLD)
     hybrid_exact = 0
     reasons: dict[str, int] = {}
     for sample in samples:
@@ -94,7 +95,7 @@ def measure_seed(
         "fields": fields,
         "all_cloud": {"billed": all_cloud_billed, "field_exact": round(cloud_exact / fields, 4)},
         "hybrid": {
-            "threshold": DOUBTFUL_BELOW,
+            "threshold": HYBRID_THRESHOLD,
             "billed": hybrid_billed,
             "bill_cut": round(1 - hybrid_billed / all_cloud_billed, 4),
             "field_exact": round(hybrid_exact / fields, 4),
@@ -148,7 +149,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         acc = [100 * p["field_exact"] for p in result["curve"]]
         ax.plot(cut, acc, marker="o", label=f"seed {seed}")
         for point, x, y in zip(result["curve"], cut, acc, strict=True):
-            if point["threshold"] in (0.5, DOUBTFUL_BELOW, 0.95):
+            if point["threshold"] in (0.5, HYBRID_THRESHOLD):
                 ax.annotate(f"t={point['threshold']}", (x, y), textcoords="offset points", xytext=(4, -12), fontsize=7)
     ax.axvline(70, color="grey", linestyle=":", linewidth=1)
     ax.axhline(99.5, color="grey", linestyle=":", linewidth=1)
@@ -164,7 +165,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--vehicles", type=int, default=5)
+    parser.add_argument("--vehicles", type=int, default=4)
     parser.add_argument("--seeds", default=f"7,123,{HOLD_OUT_SEED}")
     parser.add_argument("--ocr-cache", type=Path, help="memoise OCR boxes here (see benchmarks/accuracy.py)")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "hybrid-tradeoff.png")
@@ -185,7 +186,7 @@ def main() -> int:
     fields = sum(r["fields"] for r in report["seeds"].values())
     exact_fields = sum(t["field_exact"] * r["fields"] for t, r in zip(totals, report["seeds"].values(), strict=True))
     report["all_seeds"] = {
-        "threshold": DOUBTFUL_BELOW,
+        "threshold": HYBRID_THRESHOLD,
         "billed_hybrid": billed,
         "billed_all_cloud": cloud,
         "bill_cut": round(1 - billed / cloud, 4),

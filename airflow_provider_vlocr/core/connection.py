@@ -14,7 +14,7 @@ from .arguments import parse_flag, parse_number
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .engines.registry import engine_spec
 from .errors import ConfigurationError
-from .schema import DOUBTFUL_BELOW
+from .schema import HYBRID_THRESHOLD
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token", "pii_salt")
 DEFAULT_TIMEOUT = (10.0, 60.0)
@@ -76,7 +76,7 @@ class ConnectionSettings:
     verify_ssl: bool = True
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     engine: str = "huaweicloud"
-    hybrid_threshold: float = DOUBTFUL_BELOW
+    hybrid_threshold: float = HYBRID_THRESHOLD
     pii_salt: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -109,7 +109,7 @@ class ConnectionSettings:
             verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
             timeout=parse_timeout(clean.get("timeout")),
             engine=engine,
-            hybrid_threshold=parse_threshold(clean.get("hybrid_threshold", DOUBTFUL_BELOW)),
+            hybrid_threshold=parse_threshold(clean.get("hybrid_threshold", HYBRID_THRESHOLD)),
             pii_salt=_text(clean.get("pii_salt")),
         )
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import FATAL_ERRORS, ApiError, InvalidRequestError
 from ..models import Escalation, OcrResponse, RecognizeOptions
 from ..retry import RetryPolicy
+from ..schema import HYBRID_THRESHOLD
 from .base import RecognitionEngine, prepare_call
-from .confidence import DOUBTFUL_BELOW
 from .registry import EngineContext
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class HybridEngine:
         local: RecognitionEngine,
         cloud: RecognitionEngine,
         *,
-        threshold: float = DOUBTFUL_BELOW,
+        threshold: float = HYBRID_THRESHOLD,
         budget: CallBudget | None = None,
         cache: ResultCache | None = None,
     ) -> None:
@@ -201,5 +201,5 @@ def create_engine(context: EngineContext) -> HybridEngine:
     from .huaweicloud.client import create_engine as create_cloud
     from .local import LocalEngine
 
-    threshold = context.settings.hybrid_threshold if context.settings is not None else DOUBTFUL_BELOW
+    threshold = context.settings.hybrid_threshold if context.settings is not None else HYBRID_THRESHOLD
     return HybridEngine(LocalEngine.shared(), create_cloud(context), threshold=threshold)

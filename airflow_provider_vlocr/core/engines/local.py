@@ -73,7 +73,8 @@ class LocalEngine(ReadingEngine):
             return self._ocr
 
     def detect(self, image: Any) -> list[RawBox]:
-        """Raw OCR boxes (quad, text, score) for a PIL image; the score is the weakest character's."""
+        """Raw OCR boxes (quad, text, score) for a PIL image; the score is the weakest letter's, digit's or
+        ideograph's."""
         import numpy as np
 
         engine = self._engine()
@@ -85,8 +86,9 @@ class LocalEngine(ReadingEngine):
         words = result.word_results if result.word_results and len(result.word_results) == len(result.txts) else None
         out: list[RawBox] = []
         for i, (box, text, score) in enumerate(zip(result.boxes, result.txts, result.scores, strict=True)):
-            chars = [float(w[1]) for w in words[i] if w and w[1] is not None] if words else []
-            weakest = min([float(score), *chars])  # one misread character is what makes a value wrong
+            chars = [float(w[1]) for w in words[i] if w and w[1] is not None and str(w[0]).isalnum()] if words else []
+            # One misread letter, digit or ideograph makes a value wrong (spaces and punctuation are not values).
+            weakest = min(chars) if chars else float(score)
             out.append(([(float(x), float(y)) for x, y in box], str(text), weakest))
         return out
 

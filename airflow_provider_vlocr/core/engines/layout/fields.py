@@ -36,6 +36,13 @@ ROW_PARTNERS = {
     "back": {"file_no": "number", "gross_mass": "approved_passengers", "approved_load": "unladen_mass",
              "traction_mass": "dimension"},
 }  # fmt: skip
+BLANK_MASSES = ("approved_load", "traction_mass")  # blank on most cars; gross and unladen masses never are
+# How much a field's confidence follows the OCR score of its weakest character (confidence = evidence x score^w):
+# fully for free text, less where validators catch misreads (plate grammar, dates, masses), least where a check digit
+# or a fixed length does (VIN, the 13-digit code under the barcode, whose spaced digits score low when read right).
+OCR_WEIGHT = {"number": 0.5, "register_date": 0.5, "issue_date": 0.5, "approved_passengers": 0.5, "gross_mass": 0.5,
+              "unladen_mass": 0.5, "approved_load": 0.5, "traction_mass": 0.5, "dimension": 0.5, "file_no": 0.5,
+              "inspection_record": 0.5, "vin": 0.25, "code_number": 0.25}  # fmt: skip
 NEAR, FAR = 0.5, 0.9  # assignment limits in row pitches (FAR: the last resort for a label left empty)
 EVIDENCE = {  # how sure each way of finding a value is (times the OCR scores of its boxes)
     "label_box": 1.0,  # in the label's own box
@@ -247,7 +254,7 @@ class _Page:
         if boxes:
             self.locations[name] = _quad_of(boxes)
         scores = [b.score for b in boxes] + ([label.score] if label is not None else []) or [0.5]
-        self.evidence[name] = round(EVIDENCE[how] * min(scores), 4)
+        self.evidence[name] = round(EVIDENCE[how] * min(scores) ** OCR_WEIGHT.get(name, 1.0), 4)
         for box in boxes:
             box.used = True
 
@@ -291,8 +298,8 @@ def read_card(card: Card) -> PageReading:
             page.put("code_number", code, boxes, "seal" if len(code) == 13 else "shape")
             page.fields["code_number"] = code
         for name in MASS_FIELDS:  # a mass label with no value: the card prints "--" or leaves it blank
-            if name in card.labels and name not in page.fields:
-                page.fields[name], page.evidence[name] = "--", 0.7
+            if name in card.labels and name not in page.fields:  # every vehicle has gross and unladen masses
+                page.fields[name], page.evidence[name] = "--", 0.7 if name in BLANK_MASSES else 0.3
         if "remarks" in card.labels and "remarks" not in page.fields:
             page.fields["remarks"], page.evidence["remarks"] = "", 0.85
     return page.reading()
