@@ -46,9 +46,16 @@ from airflow_provider_vlocr.testing.licence_generator import VARIANTS, Sample, g
 THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
 
 
+WITH_AUTHORITY = False  # --issuing-authority: ask for (and score) the seal's issuing authority too
+
+
 def truth_of(sample: Sample) -> dict[str, str]:
-    """The fields a default request returns (the seal's authority is only returned when asked)."""
-    return {k: v for k, v in sample.truth.items() if k != "issuing_authority"}
+    """The fields the request returns (the seal's authority only when asked)."""
+    return {k: v for k, v in sample.truth.items() if k != "issuing_authority" or WITH_AUTHORITY}
+
+
+def options_for(sample: Sample) -> RecognizeOptions:
+    return RecognizeOptions(side=sample.side, return_issuing_authority=WITH_AUTHORITY)  # type: ignore[arg-type]
 
 
 def exact(result: dict[str, Any], truth: dict[str, str]) -> int:
@@ -66,7 +73,7 @@ def measure_seed(
     emulator.reset()
     cloud_exact = 0
     for sample in samples:
-        answer = cloud.recognize(image=sample.image, options=RecognizeOptions(side=sample.side))  # type: ignore[arg-type]
+        answer = cloud.recognize(image=sample.image, options=options_for(sample))
         cloud_exact += exact(answer.result.to_api_dict(), truth_of(sample))
     all_cloud_billed = int(emulator.counters()["ocr_billed"])
 
@@ -75,7 +82,7 @@ def measure_seed(
     hybrid_exact = 0
     reasons: dict[str, int] = {}
     for sample in samples:
-        response = engine.recognize(image=sample.image, options=RecognizeOptions(side=sample.side))  # type: ignore[arg-type]
+        response = engine.recognize(image=sample.image, options=options_for(sample))
         hybrid_exact += exact(response.result.to_api_dict(), truth_of(sample))
         for reason in response.escalation.reasons if response.escalation else ():
             kind = reason.split()[0] if reason.startswith(("missing", "local")) else "doubtful"
@@ -86,7 +93,7 @@ def measure_seed(
     readings: list[tuple[Sample, OcrResponse | None]] = []
     for sample in samples:
         try:
-            readings.append((sample, local.recognize(image=sample.image, options=RecognizeOptions(side=sample.side))))  # type: ignore[arg-type]
+            readings.append((sample, local.recognize(image=sample.image, options=options_for(sample))))
         except InvalidRequestError:
             readings.append((sample, None))
     curve = [tradeoff(readings, t) for t in THRESHOLDS]
@@ -112,7 +119,7 @@ def tradeoff(readings: list[tuple[Sample, OcrResponse | None]], threshold: float
     for sample, local in readings:
         truth = truth_of(sample)
         fields += len(truth)
-        options = RecognizeOptions(side=sample.side)  # type: ignore[arg-type]
+        options = options_for(sample)
         if local is None:
             escalated += 1
             whole += len(truth)
@@ -169,7 +176,10 @@ def main() -> int:
     parser.add_argument("--seeds", default=f"7,123,{HOLD_OUT_SEED}")
     parser.add_argument("--ocr-cache", type=Path, help="memoise OCR boxes here (see benchmarks/accuracy.py)")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "hybrid-tradeoff.png")
+    parser.add_argument("--issuing-authority", action="store_true", help="ask for the seal's authority too")
     args = parser.parse_args()
+    global WITH_AUTHORITY
+    WITH_AUTHORITY = args.issuing_authority
     local: LocalEngine = CachedOcr(args.ocr_cache) if args.ocr_cache else LocalEngine()
     report: dict[str, Any] = {"seeds": {}}
     with EmulatorServer(EmulatorConfig(engine="answers")).start() as server:

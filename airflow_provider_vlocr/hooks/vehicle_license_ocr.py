@@ -37,7 +37,7 @@ class VehicleLicenseOcrHook(BaseHook):
         latency (Little's law).
     :param retry: how retryable errors (429, 5xx, resets, timeouts) are retried.
     :param refresh_margin_seconds: refresh an IAM token this long before ``expires_at``.
-    :param engine: override the connection's ``engine`` extra (``huaweicloud`` or ``local``).
+    :param engine: override the connection's ``engine`` extra (``huaweicloud``, ``local`` or ``hybrid``).
     :param max_requests_per_second: client-side limit on OCR calls (retries included) across all threads.
     """
 
