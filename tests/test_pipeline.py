@@ -238,3 +238,21 @@ def test_header_sizes_agree_with_pillow(fmt: str) -> None:
     progressive = io.BytesIO()
     Image.new("RGB", (300, 200)).save(progressive, "JPEG", progressive=True)
     assert header_size(progressive.getvalue(), "JPEG") == (300, 200)
+
+
+@pytest.mark.parametrize("interval", [0.0, 3600.0])
+def test_the_final_progress_line_is_printed_once(images: Any, interval: float) -> None:
+    engine, data = images
+    lines: list[tuple[int, int]] = []
+    settings = BatchSettings(options=RecognizeOptions(side="front"), concurrency=3, progress_interval=interval)
+    batch = recognize_batch(data, engine, ImageLoader(), settings, report=lambda p: lines.append((p.done, p.total)))
+    assert len(list(batch)) == len(data)
+    assert lines[-1] == (len(data), len(data))
+    assert lines.count(lines[-1]) == 1  # the final state once, whether or not a periodic report just showed it
+
+
+def test_an_error_code_equal_to_the_status_is_said_once() -> None:
+    from airflow_provider_vlocr.core.errors import AuthenticationError
+
+    error = AuthenticationError("The request you have made requires authentication.", status=401, error_code="401")
+    assert str(error).startswith("HTTP 401: The request") and "401 401" not in str(error)

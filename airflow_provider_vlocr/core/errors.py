@@ -81,7 +81,7 @@ class ApiError(VlocrError):
             parts.append(f"image {self.image!r}:")
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
-        if self.error_code:
+        if self.error_code and str(self.error_code) != str(self.status):  # IAM's {"code": 401}: said once
             parts.append(str(self.error_code))
         text = " ".join(parts)
         text = f"{text}: {self.error_msg}" if text else self.error_msg

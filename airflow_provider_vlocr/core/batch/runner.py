@@ -167,6 +167,7 @@ def run_batch(
     fatal: Outcome | None = None
     seq = 0
     last_report = clock()
+    reported_done = -1
 
     def attempt(task: ImageTask) -> tuple[OcrResponse | None, BaseException | None, float]:
         started = clock()
@@ -234,8 +235,9 @@ def run_batch(
                 yield outcome
             if clock() - last_report >= progress_interval:
                 report(progress)
-                last_report = clock()
-    report(progress)
+                last_report, reported_done = clock(), progress.done
+    if reported_done != progress.done:  # the final line, unless it was just printed
+        report(progress)
 
 
 def _completed(completed: queue.SimpleQueue[Any], timeout: float) -> list[Any]:
