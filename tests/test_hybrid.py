@@ -155,3 +155,21 @@ def test_hook_runs_the_hybrid_engine_from_the_connection(
     hook.close()
     assert records[0]["engine"] == "hybrid" and records[0]["escalation"]["outcome"] == "cloud"
     assert records[0]["billed"] is True and cloud.billed(image) == 1
+
+
+def test_connection_test_of_a_hybrid_connection_authenticates_its_cloud_part(
+    cloud: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+
+    conn = cloud.connection("aksk")
+    conn["extra"] = {**conn["extra"], "engine": "hybrid"}
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_HYBRID_T", json.dumps(conn))
+    cloud.reset()
+    ok, message = VehicleLicenseOcrHook("vlocr_hybrid_t").test_connection()
+    assert ok and "hybrid" in message and cloud.config.project.id in message
+    assert cloud.counters()["ocr_requests"] == 0
+    conn["extra"]["secret_access_key"] = "Wrong-SK-Secret-123"
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_HYBRID_BAD", json.dumps(conn))
+    ok, message = VehicleLicenseOcrHook("vlocr_hybrid_bad").test_connection()
+    assert not ok and "Wrong-SK-Secret-123" not in message

@@ -243,13 +243,17 @@ class VehicleLicenseOcrHook(BaseHook):
             hint = spec.install_hint()
             if hint:
                 return False, hint
-            if spec.name == "huaweicloud":
-                client = self.client
-                project_id = client.check_credentials()
-                return True, (
-                    f"Authenticated with {client.auth.kind} auth; project {project_id} in region "
-                    f"{client.settings.region}"
-                )
+            if spec.needs_connection:  # the cloud engine, or the hybrid engine's cloud part
+                from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
+
+                engine = self.engine
+                client = engine if engine.name == "huaweicloud" else getattr(engine, "cloud", None)
+                if isinstance(client, VehicleLicenseOcrClient):
+                    project_id = client.check_credentials()
+                    return True, (
+                        f"Engine {spec.name!r}: authenticated with {client.auth.kind} auth; project {project_id} "
+                        f"in region {client.settings.region}"
+                    )
             return True, f"Engine {spec.name!r} is installed ({spec.description})"
         except VlocrError as error:
             return False, f"{type(error).__name__}: {error}"
