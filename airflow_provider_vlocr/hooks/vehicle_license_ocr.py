@@ -19,6 +19,7 @@ from ..core.retry import RetryPolicy
 if TYPE_CHECKING:
     from ..core.batch.budget import CallBudget
     from ..core.batch.cache import ResultCache
+    from ..core.batch.expand import StorageLister
     from ..core.batch.loading import StorageReader
     from ..core.batch.pipeline import BatchRun
     from ..core.batch.runner import Progress
@@ -187,6 +188,7 @@ class VehicleLicenseOcrHook(BaseHook):
         allowed_local_roots: Iterable[str] | None = None,
         download_timeout: float | None = None,
         storage_reader: StorageReader | None = None,
+        storage_lister: StorageLister | None = None,
         previous: Mapping[str, dict[str, Any]] | None = None,
         progress_interval: float = 5.0,
         report: Callable[[Progress], None] | None = None,
@@ -198,7 +200,8 @@ class VehicleLicenseOcrHook(BaseHook):
         Iterate the returned :class:`BatchRun` for one plain-JSON record per item, in input order; bad items end
         as error records naming the item and the rule. A credential or configuration failure stops the batch
         with :class:`FatalBatchError`. URLs, local files and storage reads follow the fetch rules (see
-        :class:`ImageLoader`); ``previous`` holds records of an earlier try by key, which are not sent again;
+        :class:`ImageLoader`); folder, prefix and glob items expand to their image files (``storage_lister`` lists
+        object stores); ``previous`` holds records of an earlier try by key, which are not sent again;
         ``cache`` answers photos seen before without a call; ``budget`` caps the billed calls.
         """
         from ..core.batch.loading import ImageLoader
@@ -210,6 +213,7 @@ class VehicleLicenseOcrHook(BaseHook):
             allowed_hosts=download_allowed_hosts,
             local_roots=allowed_local_roots,
             storage_reader=storage_reader,
+            storage_lister=storage_lister,
             engine_fetches_urls=engine.accepts_urls,
             timeout=self.settings.timeout if spec.needs_connection else None,
             deadline_seconds=download_timeout,

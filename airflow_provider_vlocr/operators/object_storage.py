@@ -62,3 +62,12 @@ def read_storage(uri: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ImageValidationError(uri, "max-size", f"more than the cap of {max_bytes} bytes")
     return data
+
+
+def list_storage(uri: str) -> list[str]:
+    """The object URIs a prefix (``…/``) or glob (``…/*.jpg``) names, with the store's own connection."""
+    if uri.endswith("/"):
+        return sorted(str(child) for child in _path(uri).iterdir() if child.is_file())
+    path = _path(uri)
+    protocol = path.protocol if isinstance(path.protocol, str) else path.protocol[0]
+    return sorted(f"{protocol}://{match}" for match in path.fs.glob(path.path))

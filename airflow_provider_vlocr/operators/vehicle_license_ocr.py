@@ -24,7 +24,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
     ``output_path`` and push a summary. The README's "Operator" and "Security" sections describe every argument.
 
     :param images: URLs, object-storage URIs, local paths or ``file://`` URIs, bytes, or dicts ``{"url"|"path",
-        "side", "id"}``; one item, a list or an XComArg. Untrusted: fetched only as the allow-lists permit.
+        "side", "id"}``; one item, a list or an XComArg; an item ending in ``/`` or holding ``*``/``?`` expands to
+        the image files it names. Untrusted: fetched only as the allow-lists permit.
     :param side: and ``return_issuing_authority`` (default True), ``return_text_location``,
         ``recognize_electronic_license``, ``alarm``: the API's options; booleans may be rendered strings.
     :param url_mode: ``auto``, ``remote`` or ``download``: who fetches URLs (the worker only under the allow-lists
@@ -170,7 +171,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         """Run the batch: records go durably to the journal (``output_path``) or are collected for XCom."""
         from ..core.batch.runner import BatchStopped, FatalBatchError
         from .batch_io import BatchState
-        from .object_storage import read_storage
+        from .object_storage import list_storage, read_storage
 
         state = BatchState.open(
             context, stack, output_path=self.output_path, cache_path=self.cache_path, max_billed=self.max_billed_calls
@@ -184,6 +185,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
             download_timeout=self.download_timeout,
             progress_interval=self.progress_interval,
             storage_reader=read_storage,
+            storage_lister=list_storage,
             previous=state.previous,
             cache=state.cache,
             budget=state.budget,

@@ -20,6 +20,12 @@ from ..fetch.netpolicy import is_intranet_host
 from ..schema import SIDES, URL_MODES
 from .runner import ImageTask
 
+# Object stores read through the reader (Airflow's ObjectStoragePath with the store's own connection). Other
+# fsspec protocols (ftp, sftp, http, memory, zip, data, chained "a::b" URLs …) could reach what the download
+# policy or the allowed roots refuse, so items naming them are refused.
+STORAGE_SCHEMES = frozenset(
+    {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "wasb", "wasbs", "obs", "oss", "hdfs", "webhdfs"}
+)
 UrlMode = Literal["remote", "download", "auto"]
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
@@ -59,7 +65,7 @@ def _task(index: int, item: Any, default_side: str | None) -> ImageTask:
             raise _item_error(index, "item-shape", f'"id" must be a string or an integer, got {type(raw_id).__name__}')
         given_id = None if raw_id is None else label_of(str(raw_id))
         value: Any = item[keys[0]]
-        if keys[0] == "url" and not (isinstance(value, str) and _is_http(value)):
+        if keys[0] == "url" and not (isinstance(value, str) and is_http(value)):
             raise _item_error(index, "item-shape", '"url" must be an http(s) URL string')
     else:
         value = item
@@ -78,11 +84,11 @@ def _task(index: int, item: Any, default_side: str | None) -> ImageTask:
     label = label_of(value)
     if value[:5].lower() == "data:":
         raise ImageValidationError(label, "data-uri", "data: URIs are not accepted; pass the decoded bytes")
-    kind: Literal["url", "path"] = "url" if _is_http(value) else "path"
+    kind: Literal["url", "path"] = "url" if is_http(value) else "path"
     return ImageTask(index, label, given_id or label, kind, value, side)
 
 
-def _is_http(value: str) -> bool:
+def is_http(value: str) -> bool:
     scheme = _SCHEME.match(value)
     return bool(scheme) and scheme.group(1).lower() in ("http", "https")  # type: ignore[union-attr]
 
@@ -90,6 +96,9 @@ def _is_http(value: str) -> bool:
 def parse_images(images: Any, default_side: str | None = None) -> Iterator[ImageTask | ImageValidationError]:
     """One :class:`ImageTask` per item, or the error that item got (so no item is dropped)."""
     for index, item in enumerate(as_list(images)):
+        if isinstance(item, ImageValidationError):  # an item that could not be expanded (see expand.py)
+            yield item
+            continue
         try:
             yield _task(index, item, default_side)
         except ImageValidationError as error:

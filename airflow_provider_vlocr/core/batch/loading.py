@@ -12,15 +12,10 @@ from urllib.parse import urlsplit
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.download import DownloadPolicy, download_image
 from ..fetch.localfiles import file_uri_path, parse_roots, read_local_file
-from .inputs import URL_MODES, UrlMode, wants_download
+from .expand import StorageLister
+from .inputs import STORAGE_SCHEMES, URL_MODES, UrlMode, wants_download
 from .runner import ImageTask
 
-# Object stores read through the reader (Airflow's ObjectStoragePath with the store's own connection). Other
-# fsspec protocols (ftp, sftp, http, memory, zip, data, chained "a::b" URLs …) could reach what the download
-# policy or the allowed roots refuse, so items naming them are refused.
-STORAGE_SCHEMES = frozenset(
-    {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "wasb", "wasbs", "obs", "oss", "hdfs", "webhdfs"}
-)
 StorageReader = Callable[[str, int], bytes]
 
 
@@ -33,6 +28,7 @@ class ImageLoader:
     :param policy: the download policy (allowed private hosts, deadline, byte cap).
     :param local_roots: directories local paths and ``file://`` URIs must resolve into.
     :param storage_reader: reads ``(uri, max_bytes)`` from object storage.
+    :param storage_lister: lists the objects a prefix or glob URI names (folder and glob items).
     :param engine_fetches_urls: whether the engine accepts URLs (else every URL is downloaded here).
     """
 
@@ -41,6 +37,7 @@ class ImageLoader:
     local_roots: tuple[Path, ...] = ()
     storage_reader: StorageReader | None = None
     engine_fetches_urls: bool = False
+    storage_lister: StorageLister | None = None
 
     @classmethod
     def build(
@@ -50,6 +47,7 @@ class ImageLoader:
         allowed_hosts: Iterable[str] | str | None = None,
         local_roots: Iterable[str | os.PathLike[str]] | str | None = None,
         storage_reader: StorageReader | None = None,
+        storage_lister: StorageLister | None = None,
         engine_fetches_urls: bool = False,
         timeout: tuple[float, float] | None = None,
         deadline_seconds: float | None = None,
@@ -62,6 +60,7 @@ class ImageLoader:
             local_roots=parse_roots(local_roots),
             storage_reader=storage_reader,
             engine_fetches_urls=engine_fetches_urls,
+            storage_lister=storage_lister,
         )
 
     def load(self, task: ImageTask) -> bytes | str:

@@ -21,6 +21,7 @@ from ..models import OcrResponse, RecognizeOptions, VehicleLicenseResult
 from ..retry import RetryPolicy
 from .budget import CallBudget
 from .cache import ResultCache
+from .expand import expand_items
 from .inputs import parse_images
 from .loading import ImageLoader
 from .runner import FatalBatchError, ImageTask, Outcome, Progress, run_batch
@@ -97,6 +98,7 @@ def recognize_batch(
     raises :class:`FatalBatchError` from the iteration. ``cache`` answers images seen before (not billed);
     ``budget`` caps billed calls (an image over it ends as a ``budget`` record, not sent)."""
     previous = previous or {}
+    images = expand_items(images, local_roots=loader.local_roots, lister=loader.storage_lister)
     parsed = list(parse_images(images, settings.options.side))
     tasks = [entry for entry in parsed if isinstance(entry, ImageTask)]
     keys = occurrence_keys(tasks)
