@@ -82,3 +82,44 @@ def test_scheduled_batch_writes_jsonl(
     assert {Path(r["source"]).name: r["result"]["number"] for r in records} == {
         name: t["number"] for name, t in truth.items()
     }
+
+
+def test_asset_event_carries_the_manifest_to_the_consumer(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    sample_folder: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    folder, truth = sample_folder
+    state, xcoms = run_dag(
+        "vlocr_example_asset_producer", {"folder": f"file://{folder}"}, file="example_vlocr_assets.py"
+    )
+    assert state == "success"
+    output = xcoms[("recognize_folder", "return_value", -1)]["output_path"]
+    with create_session() as session:
+        event = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == "file:///tmp/vlocr-records/licences.jsonl")
+            .order_by(AssetEvent.id.desc())
+            .first()
+        )
+        assert event is not None
+        extra = dict(event.extra)
+    assert extra["total"] == extra["ok"] == len(truth) == extra["outcomes"]["ok"]
+    assert extra["results"] == output and extra["billed"] == len(truth)
+    names = [t["name"] for t in truth.values() if "name" in t]
+    assert not any(name in json.dumps(extra, ensure_ascii=False) for name in names)  # no personal data
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "assets_example", Path(__file__).parents[1] / "example_dags" / "example_vlocr_assets.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    condition = module.consumer.timetable.asset_condition  # scheduled on the asset the producer fills
+    assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]

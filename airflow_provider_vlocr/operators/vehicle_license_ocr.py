@@ -133,6 +133,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         from ..records.batch import BatchRecords
+        from .assets import record_asset_events
         from .object_storage import ObjectStorage
 
         try:
@@ -155,6 +156,9 @@ class VehicleLicenseOcrOperator(BaseOperator):
                 context["ti"].xcom_push(key="vehicles", value=vehicles)
         self.log.info("OCR summary: %s", summary)
         context["ti"].xcom_push(key="summary", value=summary)
+        filled = record_asset_events(context, self.outlets, summary)
+        if filled:
+            self.log.info("asset events carry the manifest: %s", ", ".join(filled))
         verdict = run.failure_verdict(self.on_error, float(self.max_error_ratio))
         if verdict is not None:
             raise AirflowException(verdict) if run.progress.retryable_errors else AirflowFailException(verdict)
