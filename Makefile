@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= local,test,bench
+EXTRAS ?= local,test,bench,openlineage
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
 .PHONY: install fonts test lint demo clean

@@ -13,6 +13,7 @@ from ..core.errors import ConfigurationError
 from ..core.retry import RetryPolicy
 from ..core.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from .lineage import SourceFolders
 
 if TYPE_CHECKING:  # the batch machinery and the records load when a task runs, not when a DAG file is parsed
     from ..core.batch.pipeline import BatchRun
@@ -95,6 +96,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         self.records = records
         self.merge_pages = merge_pages
         self.redact_pii = redact_pii
+        self._sources = SourceFolders()  # the source folders of this run, for OpenLineage
         if not any(isinstance(getattr(self, n), str) and "{{" in getattr(self, n) for n in self.template_fields):
             self._check_arguments()  # literal arguments fail at DAG parse time
 
@@ -136,6 +138,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         from .assets import record_asset_events
         from .object_storage import ObjectStorage
 
+        self._sources = SourceFolders()
         try:
             self._check_arguments()
             hook = self.make_hook()
@@ -163,6 +166,13 @@ class VehicleLicenseOcrOperator(BaseOperator):
         if verdict is not None:
             raise AirflowException(verdict) if run.progress.retryable_errors else AirflowFailException(verdict)
         return {"summary": summary, "output_path": self.output_path} if self.output_path else items
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (``openlineage`` extra): one input dataset per source folder or prefix, the results file as
+        the output (none in XCom mode)."""
+        from .lineage import batch_lineage
+
+        return batch_lineage(self._sources.folders, self.output_path or None)
 
     def on_kill(self) -> None:
         """SIGTERM (mark failed, timeout, scale-down): send nothing more; what was answered is recorded."""
@@ -197,7 +207,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         )
         self._run = run
         try:
-            items, counts = state.record(map(shaper.shape, run))
+            items, counts = state.record(self._sources.note(shaper.shape(record)) for record in run)
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
         except BatchStopped:
