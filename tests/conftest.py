@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -16,6 +17,13 @@ _HOME = Path(tempfile.mkdtemp(prefix="vlocr-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# OpenLineage (when its provider is installed) writes events to a file for the whole session: the provider reads
+# its transport once, when Airflow loads plugins, so a test cannot switch it on later.
+OPENLINEAGE_EVENTS = _HOME / "openlineage.jsonl"
+os.environ.setdefault(
+    "AIRFLOW__OPENLINEAGE__TRANSPORT",
+    json.dumps({"type": "file", "log_file_path": str(OPENLINEAGE_EVENTS), "append": True}),
+)
 
 SHARED_REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 

@@ -123,3 +123,51 @@ def test_asset_event_carries_the_manifest_to_the_consumer(
     spec.loader.exec_module(module)
     condition = module.consumer.timetable.asset_condition  # scheduled on the asset the producer fills
     assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]
+
+
+def test_records_with_errors_go_to_human_review(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    airflow_db: Path,
+    sample_folder: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    import importlib.util
+
+    from airflow.providers.standard.operators.hitl import HITLEntryOperator
+
+    from airflow_provider_vlocr.testing.licence_generator import generate as render
+
+    folder, truth = sample_folder
+    broken = next(s for s in render(1, seed=12, variants=("clean",), sides=("front",)))
+    reading = broken.reading.model_copy(deep=True)
+    assert reading.front is not None
+    vin = reading.front.fields["vin"]
+    reading.front.fields["vin"] = vin[:-1] + ("1" if vin[-1] != "1" else "2")  # the check digit now fails
+    (folder / "z_front_broken.png").write_bytes(broken.image)
+    vlocr_emulator.add_answer(broken.image, reading)
+    path = Path(__file__).parents[1] / "example_dags" / "example_vlocr_review.py"
+    spec = importlib.util.spec_from_file_location("review_example", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    review = module.dag.get_task("review")  # mapped over the review texts: one human task per doubtful record
+    assert review.operator_class is HITLEntryOperator
+    # A human task waits for a person: run everything up to it (dag.test() on the upstream subset).
+    upstream = module.dag.partial_subset(task_ids=["needs_review"], include_upstream=True)
+    run = upstream.test(run_conf={"folder": f"file://{folder}"})
+    assert str(run.state) == "success"
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter(
+                XComModel.run_id == run.run_id, XComModel.task_id == "needs_review", XComModel.key == "return_value"
+            )
+            .one()
+        )
+        bodies = XComModel.deserialize_value(row)
+    assert len(bodies) == 1 and "z_front_broken.png" in bodies[0] and "vin.check_digit" in bodies[0]
+    names = [t["name"] for t in truth.values() if "name" in t]
+    assert not any(name in bodies[0] for name in names)  # reviewers see masked owner data
