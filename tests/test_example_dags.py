@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,7 +16,17 @@ from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
+EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
 pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK font installed (make fonts)")
+
+
+def load_example(file: str) -> ModuleType:
+    """An example DAG file as a module (its DAG objects and constants)."""
+    spec = importlib.util.spec_from_file_location(f"example_{Path(file).stem}", EXAMPLES / file)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -113,14 +125,7 @@ def test_asset_event_carries_the_manifest_to_the_consumer(
     assert extra["results"] == output and extra["billed"] == len(truth)
     names = [t["name"] for t in truth.values() if "name" in t]
     assert not any(name in json.dumps(extra, ensure_ascii=False) for name in names)  # no personal data
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "assets_example", Path(__file__).parents[1] / "example_dags" / "example_vlocr_assets.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("example_vlocr_assets.py")
     condition = module.consumer.timetable.asset_condition  # scheduled on the asset the producer fills
     assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]
 
@@ -131,8 +136,6 @@ def test_records_with_errors_go_to_human_review(
     airflow_db: Path,
     sample_folder: tuple[Path, dict[str, dict[str, str]]],
 ) -> None:
-    import importlib.util
-
     from airflow.providers.standard.operators.hitl import HITLEntryOperator
 
     from airflow_provider_vlocr.testing.licence_generator import generate as render
@@ -145,11 +148,7 @@ def test_records_with_errors_go_to_human_review(
     reading.front.fields["vin"] = vin[:-1] + ("1" if vin[-1] != "1" else "2")  # the check digit now fails
     (folder / "z_front_broken.png").write_bytes(broken.image)
     vlocr_emulator.add_answer(broken.image, reading)
-    path = Path(__file__).parents[1] / "example_dags" / "example_vlocr_review.py"
-    spec = importlib.util.spec_from_file_location("review_example", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("example_vlocr_review.py")
     review = module.dag.get_task("review")  # mapped over the review texts: one human task per doubtful record
     assert review.operator_class is HITLEntryOperator
     # A human task waits for a person: run everything up to it (dag.test() on the upstream subset).
