@@ -202,3 +202,25 @@ def test_cli_prints_base_url_first_and_serves(tmp_path: Any) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_cli_prints_a_ready_connection_for_every_auth_mode(monkeypatch: Any) -> None:
+    from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+
+    process, _ = start_emulator_process()
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(6)]
+        connections = {
+            line.rsplit("# ", 1)[1].split()[0]: json.loads(line.split("=", 1)[1].split("'")[1])
+            for line in lines
+            if line.startswith("AIRFLOW_CONN_VLOCR_DEFAULT=")
+        }
+        assert set(connections) == {"password", "aksk", "temporary-aksk", "token"}
+        for mode, conn in connections.items():
+            monkeypatch.setenv("AIRFLOW_CONN_VLOCR_CLI", json.dumps(conn))
+            ok, message = VehicleLicenseOcrHook("vlocr_cli").test_connection()
+            assert ok, (mode, message)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -10,7 +10,7 @@ import sys
 from types import FrameType
 
 from .config import EmulatorConfig
-from .server import EmulatorServer, connection_for
+from .server import EmulatorServer
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,12 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config:
         print("demo credentials (built-in configuration):", flush=True)
     print(f"engine: {server.app.engine.name}; project {config.project.name} ({config.project.id})", flush=True)
-    for mode in ("password", "aksk", "temporary-aksk"):
+    for mode in ("password", "aksk", "temporary-aksk", "token"):
         try:
-            conn = connection_for(server.base_url, config, mode)
+            conn = server.connection(mode)
         except (StopIteration, IndexError):
             continue
-        print(f"AIRFLOW_CONN_VLOCR_DEFAULT='{json.dumps(conn)}'  # {mode}", flush=True)
+        note = f" (expires in {config.token_lifetime_seconds:.0f} s)" if mode == "token" else ""
+        print(f"AIRFLOW_CONN_VLOCR_DEFAULT='{json.dumps(conn)}'  # {mode}{note}", flush=True)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

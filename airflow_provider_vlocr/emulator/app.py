@@ -121,6 +121,27 @@ class EmulatorApp:
         raise EmulatorError(404, "APIG.0101", "The API does not exist or has not been published in the environment.")
 
     # -- IAM -------------------------------------------------------------------------------------------
+    def _new_token(
+        self, user: str, domain: str, project_id: str | None, project_name: str | None
+    ) -> tuple[IssuedToken, str]:
+        now = time.time()
+        issued = IssuedToken(
+            user=user,
+            domain=domain,
+            project_id=project_id,
+            project_name=project_name,
+            issued_at=now,
+            expires_at=now + self.config.token_lifetime_seconds,
+        )
+        value = self.tokens.issue(issued)
+        self.counters.bump("tokens_issued")
+        return issued, value
+
+    def project_token(self) -> str:
+        """A project-scoped token for the first configured user (a ready-made-token connection)."""
+        user, project = self.config.users[0], self.config.project
+        return self._new_token(user.name, user.domain, project.id, project.name)[1]
+
     def _issue_token(self, request: RawRequest) -> Reply:
         try:
             auth = json.loads(request.body)["auth"]
@@ -146,17 +167,7 @@ class EmulatorApp:
             if wanted.get("id") not in (None, project.id) or wanted.get("name") not in (None, project.name):
                 raise EmulatorError(401, "Unauthorized", "The project in the scope does not exist.", keystone=True)
             project_id, project_name = project.id, project.name
-        now = time.time()
-        issued = IssuedToken(
-            user=user_name,
-            domain=domain_name,
-            project_id=project_id,
-            project_name=project_name,
-            issued_at=now,
-            expires_at=now + self.config.token_lifetime_seconds,
-        )
-        value = self.tokens.issue(issued)
-        self.counters.bump("tokens_issued")
+        issued, value = self._new_token(user_name, domain_name, project_id, project_name)
         domain = {"id": self.config.domain.id, "name": self.config.domain.name}
         token: dict[str, Any] = {
             "expires_at": _iam_time(issued.expires_at),

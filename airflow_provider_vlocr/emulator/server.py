@@ -130,7 +130,12 @@ class EmulatorServer:
         self.stop()
 
     def connection(self, mode: str = "password") -> dict[str, Any]:
-        """An Airflow connection (JSON form) for this emulator and auth mode."""
+        """An Airflow connection (JSON form) for this emulator and auth mode; ``token`` issues a project-scoped token
+        valid for the configured token lifetime."""
+        if mode == "token":
+            extra = {"region": self.config.region, "ocr_endpoint": self.base_url, "iam_endpoint": self.base_url,
+                     "project_id": self.config.project.id, "token": self.app.project_token()}  # fmt: skip
+            return {"conn_type": "vlocr", "extra": extra}
         return connection_for(self.base_url, self.config, mode)
 
 
