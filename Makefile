@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= local,test,bench,openlineage
+EXTRAS ?= local,test,bench,openlineage,obs
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
 .PHONY: install fonts test lint demo clean

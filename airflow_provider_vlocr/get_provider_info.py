@@ -30,6 +30,11 @@ def connection_fields() -> dict[str, Any]:
         "project_id": _field("Project ID", "Optional: looked up from the region when empty."),
         "ocr_endpoint": _field("OCR endpoint", "Optional URL override (private deployment, emulator).", format="url"),
         "iam_endpoint": _field("IAM endpoint", "Optional URL override for IAM.", format="url"),
+        "obs_endpoint": _field(
+            "OBS endpoint",
+            "Optional URL override for obs:// paths (default https://obs.{region}.myhuaweicloud.com).",
+            format="url",
+        ),
         "enterprise_project_id": _field("Enterprise project ID", "Optional billing attribution header."),
         "verify_ssl": _field(
             "Verify TLS certificates", "Turn off only for private endpoints.", ("boolean",), default=True
@@ -65,6 +70,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Vehicle License OCR (Huawei Cloud)",
         "description": "Chinese motor-vehicle licence (行驶证) OCR into validated, structured records.",
         "versions": [__version__],
+        "filesystems": ["airflow_provider_vlocr.fs.obs"],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -105,8 +105,7 @@ def test_the_operator_lister_over_object_storage_paths(folder: tuple[Path, Answe
     from airflow_provider_vlocr.operators.object_storage import list_storage
 
     root, _ = folder
-    names = [Path(uri).name for uri in list_storage(f"file://{root}/*_front.*")]
-    assert names == ["a_front.PNG", "b_front.png"]
+    assert list_storage(f"file://{root}/*_front.*") == [f"file://{root}/a_front.PNG", f"file://{root}/b_front.png"]
     assert "notes.txt" in [Path(uri).name for uri in list_storage(f"file://{root}/")]  # filtered by the pipeline
 
 

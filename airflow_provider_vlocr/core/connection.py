@@ -72,6 +72,7 @@ class ConnectionSettings:
     project_id: str | None = None
     ocr_endpoint: str | None = None
     iam_endpoint: str | None = None
+    obs_endpoint: str | None = None
     enterprise_project_id: str | None = None
     verify_ssl: bool = True
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
@@ -105,6 +106,7 @@ class ConnectionSettings:
             project_id=_text(clean.get("project_id")),
             ocr_endpoint=_text(clean.get("ocr_endpoint")),
             iam_endpoint=_text(clean.get("iam_endpoint")),
+            obs_endpoint=_text(clean.get("obs_endpoint")),
             enterprise_project_id=_text(clean.get("enterprise_project_id")),
             verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
             timeout=parse_timeout(clean.get("timeout")),

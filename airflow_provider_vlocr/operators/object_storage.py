@@ -12,9 +12,15 @@ from ..core.errors import ImageValidationError
 LOCAL_PROTOCOLS = ("file", "local")
 
 
-def _path(uri: str) -> Any:
+def _path(uri: str, obs_conn_id: str | None = None) -> Any:
+    """The ``ObjectStoragePath`` of ``uri``; ``obs://`` paths use the vlocr connection ``obs_conn_id`` (its AK/SK),
+    other stores their own default connection."""
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+    if uri[:6].lower() == "obs://":
+        from ..fs import obs  # noqa: F401  (registers the obs protocol)
+
+        return ObjectStoragePath(uri, conn_id=obs_conn_id) if obs_conn_id else ObjectStoragePath(uri)
     return ObjectStoragePath(uri)
 
 
@@ -52,10 +58,10 @@ class ObjectStorage:
         return target
 
 
-def read_storage(uri: str, max_bytes: int) -> bytes:
-    """Read an object-storage URI (the store's own connection), at most ``max_bytes``."""
+def read_storage(uri: str, max_bytes: int, obs_conn_id: str | None = None) -> bytes:
+    """Read an object-storage URI (the store's own connection; ``obs://`` the vlocr one), at most ``max_bytes``."""
     try:
-        with _path(uri).open("rb") as handle:
+        with _path(uri, obs_conn_id).open("rb") as handle:
             data: bytes = handle.read(max_bytes + 1)
     except Exception as exc:
         raise ImageValidationError(uri, "readable", f"cannot read the object ({type(exc).__name__})") from None
@@ -64,10 +70,16 @@ def read_storage(uri: str, max_bytes: int) -> bytes:
     return data
 
 
-def list_storage(uri: str) -> list[str]:
-    """The object URIs a prefix (``…/``) or glob (``…/*.jpg``) names, with the store's own connection."""
-    if uri.endswith("/"):
-        return sorted(str(child) for child in _path(uri).iterdir() if child.is_file())
-    path = _path(uri)
+def list_storage(uri: str, obs_conn_id: str | None = None) -> list[str]:
+    """The object URIs a prefix (``…/``) or glob (``…/*.jpg``) names, with the store's own connection (``obs://``:
+    the vlocr one); plain URIs, never naming the connection."""
+    path = _path(uri, obs_conn_id)
     protocol = path.protocol if isinstance(path.protocol, str) else path.protocol[0]
-    return sorted(f"{protocol}://{match}" for match in path.fs.glob(path.path))
+    local = protocol in LOCAL_PROTOCOLS  # file:///abs keeps its leading slash; bucket/key has none
+
+    def plain(name: str) -> str:
+        return f"{protocol}://{name if local else name.lstrip('/')}"
+
+    if uri.endswith("/"):
+        return sorted(plain(child.path) for child in path.iterdir() if child.is_file())
+    return sorted(plain(match) for match in path.fs.glob(path.path))

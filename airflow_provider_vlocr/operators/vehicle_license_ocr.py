@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator
@@ -198,8 +199,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
             allowed_local_roots=self.allowed_local_roots,
             download_timeout=self.download_timeout,
             progress_interval=self.progress_interval,
-            storage_reader=read_storage,
-            storage_lister=list_storage,
+            storage_reader=partial(read_storage, obs_conn_id=self.vlocr_conn_id),  # obs:// with this connection
+            storage_lister=partial(list_storage, obs_conn_id=self.vlocr_conn_id),
             previous=state.previous,
             cache=state.cache,
             budget=state.budget,

@@ -1,0 +1,1 @@
+"""fsspec filesystems this provider registers with Airflow's ObjectStoragePath (provider info ``filesystems``)."""
