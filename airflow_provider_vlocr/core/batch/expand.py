@@ -18,7 +18,7 @@ from typing import Any
 from ..arguments import label_of
 from ..errors import ImageValidationError
 from ..fetch.localfiles import ROOTS_ARGUMENT, file_uri_path
-from .inputs import STORAGE_SCHEMES, as_list, is_http
+from .inputs import LOCAL_SCHEMES, as_list, is_http, storage_scheme
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 MAX_EXPANDED = 10_000
@@ -58,16 +58,10 @@ def expand_items(
 
 
 def _list(value: str, name: str, roots: tuple[Path, ...], lister: StorageLister | None) -> list[str]:
-    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-    if scheme in ("", "file", "local"):
+    scheme = storage_scheme(value, name)
+    if scheme in LOCAL_SCHEMES:
         files = _list_local(file_uri_path(value, name) if scheme else value, name, roots)
         return [f"file://{f}" for f in files] if scheme else files
-    if "::" in value or scheme not in STORAGE_SCHEMES:
-        raise ImageValidationError(name, "storage-scheme", f"scheme {scheme!r} is not an object store")
-    if "@" in value.split("://", 1)[1].split("/", 1)[0]:
-        raise ImageValidationError(
-            name, "storage-uri", "object-storage URIs may not name a connection (conn_id@bucket)"
-        )
     if lister is None:
         raise ImageValidationError(name, "storage", "no object-storage lister is configured")
     try:

@@ -26,8 +26,27 @@ from .runner import ImageTask
 STORAGE_SCHEMES = frozenset(
     {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "wasb", "wasbs", "obs", "oss", "hdfs", "webhdfs"}
 )
+LOCAL_SCHEMES = ("", "file", "local")
 UrlMode = Literal["remote", "download", "auto"]
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+def storage_scheme(value: str, name: str) -> str:
+    """The scheme of a path or object-storage item (``""`` for a plain path), after the rules every such item obeys
+    whether it is read or listed: no chained fsspec URL, only object stores, no connection named in the URI."""
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if "::" in value.split("://", 1)[0] or (scheme and "::" in value):
+        raise ImageValidationError(name, "storage-scheme", "chained fsspec URLs (a::b) are refused")
+    if scheme in LOCAL_SCHEMES:
+        return scheme
+    if scheme not in STORAGE_SCHEMES:
+        stores = ", ".join(sorted(STORAGE_SCHEMES))
+        raise ImageValidationError(name, "storage-scheme", f"scheme {scheme!r} is not an object store ({stores})")
+    if "@" in urlsplit(value).netloc:
+        raise ImageValidationError(
+            name, "storage-uri", "object-storage URIs may not name a connection or user (conn_id@bucket)"
+        )
+    return scheme
 
 
 def as_list(images: Any) -> list[Any]:

@@ -7,13 +7,12 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.download import DownloadPolicy, download_image
 from ..fetch.localfiles import file_uri_path, parse_roots, read_local_file
 from .expand import StorageLister
-from .inputs import STORAGE_SCHEMES, URL_MODES, UrlMode, wants_download
+from .inputs import LOCAL_SCHEMES, URL_MODES, UrlMode, storage_scheme, wants_download
 from .runner import ImageTask
 
 StorageReader = Callable[[str, int], bytes]
@@ -75,19 +74,10 @@ class ImageLoader:
 
     def read_path(self, value: str, name: str) -> bytes:
         """A local path, a ``file://`` URI or an object-storage URI."""
-        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-        if "::" in value.split("://", 1)[0] or (scheme and "::" in value):
-            raise ImageValidationError(name, "storage-scheme", "chained fsspec URLs (a::b) are refused")
-        if scheme in ("", "file", "local"):
+        scheme = storage_scheme(value, name)
+        if scheme in LOCAL_SCHEMES:
             path = file_uri_path(value, name) if scheme else value
             return read_local_file(path, self.local_roots, self.policy.max_bytes, name)
-        if scheme not in STORAGE_SCHEMES:
-            stores = ", ".join(sorted(STORAGE_SCHEMES))
-            raise ImageValidationError(name, "storage-scheme", f"scheme {scheme!r} is not an object store ({stores})")
-        if "@" in urlsplit(value).netloc:
-            raise ImageValidationError(
-                name, "storage-uri", "object-storage URIs may not name a connection or user (conn_id@bucket)"
-            )
         if self.storage_reader is None:
             raise ImageValidationError(name, "storage", "no object-storage reader is configured")
         try:
