@@ -58,11 +58,13 @@ EVIDENCE = {  # how sure each way of finding a value is (times the OCR scores of
 
 @dataclass
 class Grid:
-    """The label grid of one card: line height, row pitch and the printed values' vertical offset."""
+    """The label grid of one card: line height, row pitch, the printed values' vertical offset, and where each
+    label's value column ends (the next label on its row)."""
 
     line: float
     pitch: float
     offset: float
+    ends: dict[str, float]
 
 
 @dataclass
@@ -74,22 +76,21 @@ class Claim:
     cost: float = 0.0
 
 
-def _window(label: Label, card: Card, grid: Grid) -> tuple[float, float]:
-    """The x range where ``label``'s value may lie: right of it, up to the next label on its row."""
+def _column_end(label: Label, card: Card, pitch: float) -> float:
+    """Where ``label``'s value may end: the next label on its row (none: the card's edge)."""
     lbox = label.box
-    next_x = min(
+    return min(
         (
             other.box.x0
             for other in card.labels.values()
-            if other is not label and other.box.x0 > lbox.x1 - 2 and abs(other.box.cy - lbox.cy) < 0.45 * grid.pitch
+            if other is not label and other.box.x0 > lbox.x1 - 2 and abs(other.box.cy - lbox.cy) < 0.45 * pitch
         ),
         default=math.inf,
     )
-    return lbox.x1 - 0.3 * lbox.h, next_x
 
 
-def _in_window(box: Box, window: tuple[float, float], label: Label) -> bool:
-    _, end = window
+def _in_window(box: Box, label: Label, end: float) -> bool:
+    """Whether ``box`` lies in ``label``'s value column: right of the label, before ``end``."""
     return box.cx > label.box.x1 and box.x0 >= label.box.x0 - 0.5 * label.box.h and box.cx < end
 
 
@@ -104,19 +105,19 @@ def _grid(card: Card, free: list[Box]) -> Grid:
             steps.append(min(below))
     pitch = statistics.median(steps) if steps else 3.3 * line
     pitch = min(max(pitch, 1.8 * line), 6 * line)
-    windows = {name: _window(lab, card, Grid(line, pitch, 0.0)) for name, lab in card.labels.items()}
+    ends = {name: _column_end(lab, card, pitch) for name, lab in card.labels.items()}
     best, best_score = 0.0, -math.inf
     for step in range(-16, 29):  # -0.32 .. +0.56 pitch: printers shift values down rather than up
         offset = step * 0.02 * pitch
         score = 0.0
         for name, lab in card.labels.items():
-            gaps = [abs(b.cy - lab.box.cy - offset) / pitch for b in free if _in_window(b, windows[name], lab)]
+            gaps = [abs(b.cy - lab.box.cy - offset) / pitch for b in free if _in_window(b, lab, ends[name])]
             if gaps:
                 score += max(0.0, 1 - min(gaps) / 0.2)
         score -= 0.3 * abs(offset) / pitch  # ties go to the smaller shift
         if score > best_score:
             best, best_score = offset, score
-    return Grid(line, pitch, best)
+    return Grid(line, pitch, best, ends)
 
 
 def _lines(boxes: list[Box]) -> list[list[Box]]:
@@ -132,13 +133,12 @@ def _lines(boxes: list[Box]) -> list[list[Box]]:
 
 def _assign(card: Card, grid: Grid, free: list[Box]) -> dict[str, Claim]:
     """Each free box to the label whose expected value position is nearest; each label keeps its nearest line."""
-    windows = {name: _window(lab, card, grid) for name, lab in card.labels.items()}
     pool: dict[str, list[tuple[float, Box]]] = {name: [] for name in card.labels}
     for box in free:
         costs = [
             (abs(box.cy - lab.box.cy - grid.offset) / grid.pitch, name)
             for name, lab in card.labels.items()
-            if _in_window(box, windows[name], lab)
+            if _in_window(box, lab, grid.ends[name])
         ]
         if costs:
             cost, name = min(costs)
@@ -180,13 +180,12 @@ def _continuation(main: list[Box], others: list[Box]) -> list[Box]:
     return sorted(below, key=lambda b: b.x0)[:2]
 
 
-def _nearest_unclaimed(label: Label, card: Card, grid: Grid, free: list[Box]) -> Claim | None:
+def _nearest_unclaimed(label: Label, grid: Grid, free: list[Box]) -> Claim | None:
     """The last resort for a label with nothing in its window: the nearest text right of it within ``FAR``."""
-    window = _window(label, card, grid)
     scored = [
         (abs(b.cy - label.box.cy - grid.offset) / grid.pitch, b)
         for b in free
-        if not b.used and _in_window(b, window, label)
+        if not b.used and _in_window(b, label, grid.ends[label.field])
     ]
     scored = [(c, b) for c, b in scored if c < FAR]
     if not scored:
@@ -281,7 +280,7 @@ def read_card(card: Card) -> PageReading:
             page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label.box)
         elif boxes:
             page.put(name, "".join(b.compact for b in boxes), boxes, claim.how)
-        elif (last := _nearest_unclaimed(label, card, grid, free)) is not None:
+        elif (last := _nearest_unclaimed(label, grid, free)) is not None:
             page.put(name, "".join(b.compact for b in last.boxes), last.boxes, "nearest")
     _partners(card, grid, free, page)
     _fallbacks(card, free, page)
