@@ -103,7 +103,7 @@ class HybridEngine:
             reasons = escalation_reasons(local, options, self.threshold)
             if not reasons:
                 self._forget(memo_key)
-                return _as_hybrid(local, _fields(local, "local"), None)
+                return _as_hybrid(local, None)
         else:
             reasons = [f"local unreadable: {unreadable}"]
         cloud = self._ask_cloud(source, options, name, retry, reasons, local, unreadable)
@@ -148,37 +148,33 @@ class HybridEngine:
         hit = self.cache.get(key) if self.cache is not None and key else None
         if hit is not None:
             cached = OcrResponse.model_validate({"result": hit["result"], "request_id": hit.get("request_id")})
-            return _as_hybrid(cached, _fields(cached, CLOUD), Escalation(reasons=reasons, outcome="cloud_cached"))
+            return _as_hybrid(cached, Escalation(reasons=reasons, outcome="cloud_cached"))
         if self.budget is not None and not self.budget.reserve():
             if local is None:
                 assert unreadable is not None
                 raise unreadable
-            return _as_hybrid(local, _fields(local, "local"), Escalation(reasons=reasons, outcome="budget"))
+            return _as_hybrid(local, Escalation(reasons=reasons, outcome="budget"))
         try:
             answer = self.cloud.recognize(**source, options=options, image_name=name, retry=retry)
-        except ApiError as error:
+        except BaseException as error:
             if self.budget is not None:
                 self.budget.release()
-            if error.retryable or isinstance(error, FATAL_ERRORS) or local is None:
+            refused = isinstance(error, ApiError) and not error.retryable and not isinstance(error, FATAL_ERRORS)
+            if not refused or local is None:
                 raise
-            refused = Escalation(reasons=reasons, outcome="cloud_error", error=error.error_code or type(error).__name__)
-            return _as_hybrid(local, _fields(local, "local"), refused)
-        except BaseException:
-            if self.budget is not None:
-                self.budget.release()
-            raise
+            code = getattr(error, "error_code", None) or type(error).__name__
+            return _as_hybrid(local, Escalation(reasons=reasons, outcome="cloud_error", error=code))
         if self.budget is not None:
             self.budget.commit()
         if self.cache is not None and key:
             self.cache.put(key, {"result": answer.result.to_api_dict(), "request_id": answer.request_id})
-        response = _as_hybrid(answer, _fields(answer, CLOUD), Escalation(reasons=reasons, outcome="cloud"))
-        return response.model_copy(update={"billed": True, "attempts": answer.attempts})
+        return _as_hybrid(answer, Escalation(reasons=reasons, outcome="cloud"))
 
     def close(self) -> None:
         self.cloud.close()
 
 
-def _fields(response: OcrResponse, engine: str = "local") -> dict[str, str]:
+def _fields(response: OcrResponse, engine: str) -> dict[str, str]:
     """Every field of a result, attributed to ``engine``."""
     data = response.result.to_api_dict()
     names = {k for k in data if k not in ("front", "back", "text_location", "type", "alarm_result",
@@ -188,10 +184,17 @@ def _fields(response: OcrResponse, engine: str = "local") -> dict[str, str]:
     return {name: engine for name in sorted(names)}
 
 
-def _as_hybrid(response: OcrResponse, engines: dict[str, str], escalation: Escalation | None) -> OcrResponse:
-    """``response`` as the hybrid engine's answer: who produced each field, why it escalated, nothing billed."""
-    update: dict[str, Any] = {"engine": "hybrid", "field_engines": engines, "escalation": escalation, "billed": False}
-    if escalation is not None and escalation.outcome.startswith("cloud") and escalation.outcome != "cloud_error":
+def _as_hybrid(response: OcrResponse, escalation: Escalation | None) -> OcrResponse:
+    """``response`` as the hybrid engine's answer. The escalation's outcome says who produced the fields (the cloud
+    for ``cloud`` and ``cloud_cached``, else the offline engine) and whether the call was billed (``cloud`` only)."""
+    from_cloud = escalation is not None and escalation.outcome in ("cloud", "cloud_cached")
+    update: dict[str, Any] = {
+        "engine": "hybrid",
+        "field_engines": _fields(response, CLOUD if from_cloud else "local"),
+        "escalation": escalation,
+        "billed": escalation is not None and escalation.outcome == "cloud",
+    }
+    if from_cloud:
         update.update(field_confidence={}, doubtful_fields=[])  # the cloud's answer carries no confidence
     return response.model_copy(update=update)
 
