@@ -7,32 +7,12 @@ from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageRead
 from airflow_provider_vlocr.core.models import RecognizeOptions
 from airflow_provider_vlocr.core.schema import DOUBTFUL_BELOW
 from airflow_provider_vlocr.records import to_record
+from tests.samples import BACK as SAMPLE_BACK
+from tests.samples import FRONT as SAMPLE_FRONT
 
-FRONT = {
-    "number": "鄂E3887K",
-    "vehicle_type": "小型轿车",
-    "name": "穆高寒",
-    "address": "山西省太原市北大街财苑巷",
-    "use_character": "非营运",
-    "model": "别克牌SGM7247ATA",
-    "vin": "LFGGF53W4DH228343",
-    "engine_no": "47CB521VL",
-    "register_date": "2013-06-17",
-    "issue_date": "2013-06-18",
-}
-BACK = {
-    "number": "鄂E3887K",
-    "file_no": "3800299837465",
-    "approved_passengers": "5人",
-    "gross_mass": "2170kg",
-    "unladen_mass": "1750kg",
-    "approved_load": "--",
-    "dimension": "5000×1858×1493mm",
-    "traction_mass": "--",
-    "remarks": "",
-    "inspection_record": "检验有效期至2015年06月粤B(16)",
-    "code_number": "8644658019963",
-}
+# Huawei's demo values, with a VIN whose model year (D = 2013) fits the 2013 register date: no rule is broken.
+FRONT = {**{k: v for k, v in SAMPLE_FRONT.items() if k != "issuing_authority"}, "vin": "LFGGF53W4DH228343"}
+BACK = SAMPLE_BACK
 
 
 def scores(
