@@ -13,6 +13,7 @@ import requests
 
 from airflow_provider_vlocr.core.engines.huaweicloud.signing import sdk_date, sign_request
 from airflow_provider_vlocr.emulator.config import DEMO_AK, DEMO_SK, DEMO_TEMP_AK, DEMO_TEMP_SK
+from airflow_provider_vlocr.emulator.state import Counters
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle, start_emulator_process
 from tests.samples import FRONT, double_reading, front_reading, make_image
 
@@ -179,7 +180,18 @@ def test_qps_limit_answers_429(vlocr_emulator: EmulatorHandle) -> None:
     body = json.dumps({"image": base64.b64encode(image).decode()}).encode()
     statuses = [signed_post(ocr_url(vlocr_emulator), body).status_code for _ in range(6)]
     assert statuses.count(200) == 3 and statuses.count(429) == 3
-    assert vlocr_emulator.counters()["errors_by_code"]["APIG.0308"] == 3
+    counters = vlocr_emulator.counters()
+    assert counters["errors_by_code"]["APIG.0308"] == 3
+    assert counters["max_qps"] == 6  # the offered rate, throttled requests included
+
+
+def test_peak_request_rate_is_measured_over_a_sliding_second() -> None:
+    counters = Counters()
+    for moment in (0.0, 0.3, 0.6, 0.9, 1.2, 1.5, 3.0):
+        counters.arrive(moment)
+    assert counters.max_qps == 4  # 0.0..0.9 (and 0.3..1.2, 0.6..1.5): never five within one second
+    counters.reset()
+    assert counters.snapshot()["max_qps"] == 0
 
 
 def test_project_listing_needs_auth(vlocr_emulator: EmulatorHandle) -> None:

@@ -214,6 +214,7 @@ class EmulatorApp:
 
     def _ocr(self, request: RawRequest, project_id: str) -> Reply:
         self.counters.bump("ocr_requests")
+        self.counters.arrive()
         caller = self.gateway.authenticate(request, require_project=True)
         if project_id != self.config.project.id:
             if caller.kind == "token":

@@ -125,6 +125,8 @@ class Counters:
     enterprise_project_ids: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
+    max_qps: int = 0  # the most OCR requests that arrived within any sliding second (admitted or throttled)
+    _arrivals: deque[float] = field(default_factory=deque, repr=False)
 
     def bump(self, name: str, amount: int = 1) -> None:
         with self.lock:
@@ -133,6 +135,15 @@ class Counters:
     def count(self, mapping: str, key: str) -> None:
         with self.lock:
             getattr(self, mapping)[key] += 1
+
+    def arrive(self, now: float | None = None) -> None:
+        """An OCR request arrived: update the peak request rate over any sliding second."""
+        moment = time.monotonic() if now is None else now
+        with self.lock:
+            self._arrivals.append(moment)
+            while moment - self._arrivals[0] >= 1.0:
+                self._arrivals.popleft()
+            self.max_qps = max(self.max_qps, len(self._arrivals))
 
     def enter(self) -> None:
         with self.lock:
@@ -157,6 +168,7 @@ class Counters:
                 "faults_injected": dict(self.faults_injected),
                 "enterprise_project_ids": dict(self.enterprise_project_ids),
                 "max_in_flight": self.max_in_flight,
+                "max_qps": self.max_qps,
             }
 
     def reset(self) -> None:
@@ -169,8 +181,10 @@ class Counters:
                 "ocr_requests",
                 "ocr_billed",
                 "max_in_flight",
+                "max_qps",
             ):
                 setattr(self, name, getattr(fresh, name))
+            self._arrivals.clear()
             for name in (
                 "billed_by_image",
                 "responses_by_status",
