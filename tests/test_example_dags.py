@@ -170,3 +170,25 @@ def test_records_with_errors_go_to_human_review(
     assert len(bodies) == 1 and "z_front_broken.png" in bodies[0] and "vin.check_digit" in bodies[0]
     names = [t["name"] for t in truth.values() if "name" in t]
     assert not any(name in bodies[0] for name in names)  # reviewers see masked owner data
+
+
+def test_scale_example_maps_chunks_under_a_pool_and_sums_billed_calls(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    sample_folder: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    folder, truth = sample_folder
+    module = load_example("example_vlocr_scale.py")
+    chunk_task = module.dag.get_task("recognize_chunk")
+    assert chunk_task.partial_kwargs["pool"] == module.POOL
+    assert chunk_task.partial_kwargs["max_requests_per_second"] == module.TASK_QPS
+    conf = {"folder": f"file://{folder}", "chunks": 3}
+    state, xcoms = run_dag("vlocr_example_scale", conf, file="example_vlocr_scale.py")
+    assert state == "success"
+    chunks = [xcoms[("recognize_chunk", "return_value", i)] for i in range(3)]
+    assert [c["summary"]["total"] for c in chunks] == [2, 1, 1]
+    assert all(f"chunk-{i}.jsonl" in c["output_path"] for i, c in enumerate(chunks))
+    summary = xcoms[("summarize", "return_value", -1)]
+    assert summary == {"chunks": 3, "images": 4, "ok": 4, "error": 0, "billed": 4, "billed_per_try": {"1": 4}}
+    assert vlocr_emulator.counters()["ocr_billed"] == 4 == len(truth)
