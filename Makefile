@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= local,test,bench,openlineage,obs
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: install fonts test lint demo clean
+.PHONY: install fonts test lint demo scale-demo scale-services clean
 
 # CJK fonts render the synthetic licence photos (tests, demo, benchmarks); Debian's packages, installed when
 # missing and we are root (CI and the project machines are); elsewhere install fonts-noto-cjk yourself.
@@ -43,5 +43,28 @@ test: lint
 demo: install
 	$(BIN)/python scripts/demo.py
 
+# The Celery scale-out demo (README, "Scaling out"): Debian's Redis and PostgreSQL, the celery extra, then the run.
+SCALE_PACKAGES := redis-server postgresql
+
+scale-services:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "error: install$$missing (Debian packages) first"; exit 1; \
+		fi; \
+	fi
+
+$(VENV)/.installed-scale-demo: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),scale-demo]"
+	touch $@
+
+scale-demo: install scale-services $(VENV)/.installed-scale-demo
+	$(BIN)/python scripts/scale_demo.py
+
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) .demo .scale-demo
