@@ -1,6 +1,8 @@
 """Human review of doubtful licences: records with error-level findings (a VIN whose check digit fails, plates of the
 two pages that disagree, an issue date before the register date …) each go to a human-in-the-loop task, where a
-reviewer sees the findings (owner data masked) and confirms or notes a correction in the Airflow UI."""
+reviewer sees the findings (owner data masked) and confirms or notes a correction in the Airflow UI.
+
+Needs Airflow 3.1 or later (human-in-the-loop operators arrived in 3.1, with the standard provider 1.6)."""
 
 from __future__ import annotations
 

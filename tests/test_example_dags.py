@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
+from tests.versions import airflow_version
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
@@ -130,6 +131,7 @@ def test_asset_event_carries_the_manifest_to_the_consumer(
     assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]
 
 
+@pytest.mark.skipif(airflow_version() < (3, 1), reason="human-in-the-loop operators need Airflow 3.1+")
 def test_records_with_errors_go_to_human_review(
     vlocr_connection: dict[str, Any],
     vlocr_emulator: EmulatorHandle,

@@ -39,6 +39,8 @@ class ObjectStorage:
         if "w" in mode:
             path.parent.mkdir(parents=True, exist_ok=True)
         handle: IO[str] = path.open(mode, encoding="utf-8")
+        if not hasattr(type(handle), "__iter__"):  # Airflow 3.0's lineage wrapper: the file it wraps iterates
+            handle = handle._obj  # type: ignore[attr-defined]
         return handle
 
     def exists(self, uri: str) -> bool:
