@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - installs everything and runs the example DAG against the embedded emulator
-#   make test   - installs everything and runs lint, type checks and the whole test suite
+#   make test   - installs everything and runs lint, type checks and the whole test suite on Airflow 3.3 and 3.0
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,9 +17,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+$(STAMP): pyproject.toml constraints/airflow-3.3.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]" -c constraints/airflow-3.3.txt
 	touch $(STAMP)
+
+# The test matrix's second leg: the oldest supported Airflow (3.0.6) in its own virtualenv.
+OLDEST_VENV  := .venv-airflow-3.0
+OLDEST_STAMP := $(OLDEST_VENV)/.installed-$(EXTRAS)
+
+$(OLDEST_VENV)/bin/python:
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+
+$(OLDEST_STAMP): pyproject.toml constraints/airflow-3.0.txt | $(OLDEST_VENV)/bin/python
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -e ".[$(EXTRAS)]" -c constraints/airflow-3.0.txt
+	touch $(OLDEST_STAMP)
 
 fonts:
 	@if ! find /usr/share/fonts /usr/local/share/fonts -name 'NotoSansCJK-Regular.ttc' 2>/dev/null | grep -q .; then \
@@ -37,8 +49,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# The whole suite on the newest Airflow 3.3.x, then again on the oldest supported release.
+test: lint $(OLDEST_STAMP)
 	$(BIN)/python -m pytest -q
+	$(OLDEST_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 demo: install
 	$(BIN)/python scripts/demo.py
@@ -67,4 +81,4 @@ scale-demo: install scale-services $(VENV)/.installed-scale-demo
 	$(BIN)/python scripts/scale_demo.py
 
 clean:
-	rm -rf $(VENV) .demo .scale-demo
+	rm -rf $(VENV) $(OLDEST_VENV) .demo .scale-demo
