@@ -138,8 +138,3 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
 
     return run
 
-
-def pytest_report_header() -> str:
-    from airflow import __version__
-
-    return f"airflow {__version__} (the matrix runs the suite on the newest 3.3.x and on 3.0.6)"
