@@ -83,7 +83,7 @@ scale-services:
 	fi
 
 $(VENV)/.installed-scale-demo: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),scale-demo]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),scale-demo]" -c constraints/airflow-3.3.txt
 	touch $@
 
 scale-demo: install scale-services $(VENV)/.installed-scale-demo
