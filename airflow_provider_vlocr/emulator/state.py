@@ -62,12 +62,31 @@ class TokenStore:
             return len(self._tokens)
 
 
+class SlidingSecond:
+    """The moments of the last second (not thread-safe: callers hold their own lock)."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def count(self, moment: float) -> int:
+        """How many moments are less than a second before ``moment`` (older ones are dropped)."""
+        while self._times and moment - self._times[0] >= 1.0:
+            self._times.popleft()
+        return len(self._times)
+
+    def add(self, moment: float) -> None:
+        self._times.append(moment)
+
+    def clear(self) -> None:
+        self._times.clear()
+
+
 class QuotaWindow:
     """The service's quota: at most ``limit`` admitted requests in any sliding second (``None``/0: unlimited)."""
 
     def __init__(self, limit: float | None) -> None:
         self._lock = threading.Lock()
-        self._times: deque[float] = deque()
+        self._admitted = SlidingSecond()
         self.limit = limit
 
     def admit(self, now: float | None = None) -> bool:
@@ -75,11 +94,9 @@ class QuotaWindow:
             return True
         moment = time.monotonic() if now is None else now
         with self._lock:
-            while self._times and moment - self._times[0] >= 1.0:
-                self._times.popleft()
-            if len(self._times) >= self.limit:
+            if self._admitted.count(moment) >= self.limit:
                 return False
-            self._times.append(moment)
+            self._admitted.add(moment)
             return True
 
 
@@ -126,7 +143,7 @@ class Counters:
     in_flight: int = 0
     max_in_flight: int = 0
     max_qps: int = 0  # the most OCR requests that arrived within any sliding second (admitted or throttled)
-    _arrivals: deque[float] = field(default_factory=deque, repr=False)
+    _arrivals: SlidingSecond = field(default_factory=SlidingSecond, repr=False)
 
     def bump(self, name: str, amount: int = 1) -> None:
         with self.lock:
@@ -140,10 +157,8 @@ class Counters:
         """An OCR request arrived: update the peak request rate over any sliding second."""
         moment = time.monotonic() if now is None else now
         with self.lock:
-            self._arrivals.append(moment)
-            while moment - self._arrivals[0] >= 1.0:
-                self._arrivals.popleft()
-            self.max_qps = max(self.max_qps, len(self._arrivals))
+            self._arrivals.add(moment)
+            self.max_qps = max(self.max_qps, self._arrivals.count(moment))
 
     def enter(self) -> None:
         with self.lock:
