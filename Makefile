@@ -67,8 +67,6 @@ demo: install
 	$(BIN)/python scripts/demo.py
 
 # The Celery scale-out demo (README, "Scaling out"): Debian's Redis and PostgreSQL, the celery extra, then the run.
-SCALE_PACKAGES := redis-server postgresql
-
 scale-services:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \

@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle, emulator_command
 from airflow_provider_vlocr.testing.licence_generator import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,9 +141,16 @@ class Services:
     logs: Path
     started: list[Service] = field(default_factory=list)
 
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None, **options: Any) -> Service:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        stop_signal: int = signal.SIGTERM,
+        **options: Any,
+    ) -> Service:
         log = self.logs / f"{name}.log"
-        stop_signal = options.pop("stop_signal", signal.SIGTERM)
         with log.open("ab") as out:
             process = subprocess.Popen(
                 command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **options
@@ -390,18 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             config.write_text(json.dumps(settings), encoding="utf-8")
             emulator_port = free_port()
-            emulator_service = services.start(
-                "emulator",
-                [
-                    sys.executable,
-                    "-m",
-                    "airflow_provider_vlocr.emulator",
-                    "--port",
-                    str(emulator_port),
-                    "--config",
-                    str(config),
-                ],
-            )
+            emulator_service = services.start("emulator", emulator_command(config, port=emulator_port))
             base_url = f"http://127.0.0.1:{emulator_port}"
             emulator = EmulatorHandle(base_url)
             wait_for("the emulator", lambda: emulator.counters() is not None, 60, processes=[emulator_service])

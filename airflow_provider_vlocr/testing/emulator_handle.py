@@ -114,6 +114,14 @@ class EmulatorHandle:
         self._http.close()
 
 
+def emulator_command(config_path: str | Path | None = None, *, port: int = 0) -> list[str]:
+    """The command line that runs ``vlocr-emulator`` with this interpreter (0: a free port, printed first)."""
+    command = [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", str(port)]
+    if config_path is not None:
+        command += ["--config", str(config_path)]
+    return command
+
+
 def start_emulator_process(
     config_path: str | Path | None = None, *, port: int = 0
 ) -> tuple[subprocess.Popen[str], str]:
@@ -121,10 +129,7 @@ def start_emulator_process(
 
     The caller stops it with ``terminate()``; the remaining stdout lines (credentials, connections) stay readable.
     """
-    command = [sys.executable, "-m", "airflow_provider_vlocr.emulator", "--port", str(port)]
-    if config_path is not None:
-        command += ["--config", str(config_path)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(emulator_command(config_path, port=port), stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     base_url = process.stdout.readline().strip()
     if not base_url.startswith("http"):
