@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.versions import airflow_version
+from tests.dag_runs import register_for_test, xcoms_of
 
 _HOME = Path(tempfile.mkdtemp(prefix="vlocr-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
@@ -98,18 +98,6 @@ def airflow_db() -> Path:
     return _HOME
 
 
-def register_for_test(dag_file: Path) -> None:
-    """Write the DAGs of ``dag_file`` and their assets to the metadata database, as the DAG processor would.
-    Airflow 3.1+ ``dag.test()`` does it itself; on 3.0 a DAG with outlets fails there with "inactive assets"."""
-    if airflow_version() >= (3, 1):
-        return
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.models.dagbag import DagBag
-
-    DagBundlesManager().sync_bundles_to_db()
-    DagBag(dag_folder=dag_file, include_examples=False).sync_to_db("dags-folder", None)
-
-
 @pytest.fixture
 def run_dag(airflow_db: Path) -> Callable[..., Any]:
     """``run_dag(dag_id, conf)`` runs a DAG from the dags folder with ``dag.test()``.
@@ -117,9 +105,6 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
     Returns ``(state, xcoms)`` where ``xcoms`` maps ``(task_id, key, map_index)`` to values.
     """
     import importlib.util
-
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
 
     def run(dag_id: str, conf: dict[str, Any] | None = None, file: str | None = None) -> tuple[str, dict[Any, Any]]:
         path = DAGS_DIR / (file or f"{dag_id}.py")
@@ -131,10 +116,6 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
         assert dags, f"no DAG {dag_id} in {path}"
         register_for_test(path)
         dag_run = dags[0].test(run_conf=conf or {})
-        with create_session() as session:
-            rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id).all()
-            xcoms = {(r.task_id, r.key, r.map_index): XComModel.deserialize_value(r) for r in rows}
-        return str(dag_run.state), xcoms
+        return str(dag_run.state), xcoms_of(dag_run.run_id)
 
     return run
-

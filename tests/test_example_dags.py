@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
-from tests.versions import airflow_version
+from tests.dag_runs import airflow_version, xcoms_of
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
@@ -157,18 +157,7 @@ def test_records_with_errors_go_to_human_review(
     upstream = module.dag.partial_subset(task_ids=["needs_review"], include_upstream=True)
     run = upstream.test(run_conf={"folder": f"file://{folder}"})
     assert str(run.state) == "success"
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter(
-                XComModel.run_id == run.run_id, XComModel.task_id == "needs_review", XComModel.key == "return_value"
-            )
-            .one()
-        )
-        bodies = XComModel.deserialize_value(row)
+    bodies = xcoms_of(run.run_id)[("needs_review", "return_value", -1)]
     assert len(bodies) == 1 and "z_front_broken.png" in bodies[0] and "vin.check_digit" in bodies[0]
     names = [t["name"] for t in truth.values() if "name" in t]
     assert not any(name in bodies[0] for name in names)  # reviewers see masked owner data
