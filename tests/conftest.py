@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.dag_runs import register_for_test, xcoms_of
+from tests.dag_runs import dag_test, register_for_test, xcoms_of
 
 _HOME = Path(tempfile.mkdtemp(prefix="vlocr-airflow-home-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
@@ -100,7 +100,7 @@ def airflow_db() -> Path:
 
 @pytest.fixture
 def run_dag(airflow_db: Path) -> Callable[..., Any]:
-    """``run_dag(dag_id, conf)`` runs a DAG from the dags folder with ``dag.test()``.
+    """``run_dag(dag_id, conf)`` runs a DAG from the dags folder with ``dag.test()``, within a time bound.
 
     Returns ``(state, xcoms)`` where ``xcoms`` maps ``(task_id, key, map_index)`` to values.
     """
@@ -115,7 +115,7 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
         dags = [v for v in vars(module).values() if type(v).__name__ == "DAG" and v.dag_id == dag_id]
         assert dags, f"no DAG {dag_id} in {path}"
         register_for_test(path)
-        dag_run = dags[0].test(run_conf=conf or {})
+        dag_run = dag_test(dags[0], conf)
         return str(dag_run.state), xcoms_of(dag_run.run_id)
 
     return run

@@ -104,7 +104,7 @@ def test_token_is_fetched_once_by_sixteen_threads(vlocr_emulator: EmulatorHandle
     errors: list[BaseException] = []
 
     def work() -> None:
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             results.append(client.recognize(image=image).result.number)
         except BaseException as exc:  # collected and asserted below
@@ -114,7 +114,8 @@ def test_token_is_fetched_once_by_sixteen_threads(vlocr_emulator: EmulatorHandle
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a recognising thread hung"
     assert not errors and results == [FRONT["number"]] * 16
     counters = vlocr_emulator.counters()
     assert counters["tokens_issued"] == 1

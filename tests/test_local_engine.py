@@ -111,7 +111,8 @@ def test_model_loaded_once_and_shared_by_threads(samples: dict[str, Sample], mon
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a recognising thread hung"
     assert numbers == [sample.truth["number"]] * 4
     assert LocalEngine.shared().loads == 1
     ok, message = hooks[0].test_connection()

@@ -179,7 +179,8 @@ def test_rate_limiter_shared_by_threads_holds_the_rate() -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung in the limiter"
     # 20 slots at 50/s: the last one is 19 intervals after the first, whatever the threads did
     assert time.monotonic() - started >= 19 / 50 - 0.01
 

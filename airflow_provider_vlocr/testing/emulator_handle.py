@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -123,16 +124,20 @@ def emulator_command(config_path: str | Path | None = None, *, port: int = 0) ->
 
 
 def start_emulator_process(
-    config_path: str | Path | None = None, *, port: int = 0
+    config_path: str | Path | None = None, *, port: int = 0, startup_timeout: float = 60.0
 ) -> tuple[subprocess.Popen[str], str]:
     """Run ``vlocr-emulator`` in a child process (own CPU and memory); returns it and the base URL it printed.
 
     The caller stops it with ``terminate()``; the remaining stdout lines (credentials, connections) stay readable.
+    A child that prints nothing within ``startup_timeout`` seconds is killed and reported.
     """
     process = subprocess.Popen(emulator_command(config_path, port=port), stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    base_url = process.stdout.readline().strip()
+    ready, _, _ = select.select([process.stdout], [], [], startup_timeout)
+    base_url = process.stdout.readline().strip() if ready else ""
     if not base_url.startswith("http"):
-        process.terminate()
-        raise RuntimeError(f"the emulator did not start (first line: {base_url!r})")
+        process.kill()
+        process.wait(timeout=10)
+        said = f"first line: {base_url!r}" if ready else f"nothing printed within {startup_timeout:g} s"
+        raise RuntimeError(f"the emulator did not start ({said})")
     return process, base_url
