@@ -16,6 +16,7 @@ from typing import Any
 from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
+from airflow_provider_vlocr.policies.retry import ocr_retry_policy
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 FOLDER = os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples")
@@ -50,6 +51,7 @@ with DAG(
         output_path="{{ params.folder }}/results/{{ run_id }}/chunk-{{ ti.map_index }}.jsonl",  # journal: resume
         on_error="continue",
         retries=2,
+        retry_policy=ocr_retry_policy(),  # quota spent: rescheduled for its next window (3.4+); auth errors fail
         allowed_local_roots=[FOLDER],
     ).expand(images=split_folder())
     # [END howto_operator_vlocr_scale]

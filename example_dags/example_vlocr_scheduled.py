@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
+from airflow_provider_vlocr.policies.retry import ocr_retry_policy
 
 FOLDER = os.environ.get("VLOCR_EXAMPLE_FOLDER", "file:///tmp/vlocr-samples")
 
@@ -37,6 +38,9 @@ with DAG(
         on_error="continue",
         max_error_ratio=1.0,
         retries=2,
+        # a spent quota waits for its window (rescheduled on Airflow 3.4+, no retry used), bad credentials fail at
+        # once, outages retry; the operator's default, spelled out (None before Airflow 3.3: normal retries)
+        retry_policy=ocr_retry_policy(),
         allowed_local_roots=[FOLDER],
     )
     # [END howto_operator_vlocr_jsonl]

@@ -14,6 +14,8 @@ from ..core.errors import ConfigurationError
 from ..core.retry import RetryPolicy
 from ..core.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from ..policies.retry import ocr_retry_policy, retry_policies_supported
+from .failures import batch_failure
 from .lineage import SourceFolders
 
 if TYPE_CHECKING:  # the batch machinery and the records load when a task runs, not when a DAG file is parsed
@@ -35,6 +37,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
     :param on_error: ``fail`` or ``continue`` (failing above ``max_error_ratio``); ``output_path``: JSON Lines.
     :param records: a validated ``record`` per ok item; ``merge_pages``: one merged record per vehicle.
     :param redact_pii: ``none``/``mask``/``hash`` (``hash`` salted by the connection's secret ``pii_salt``).
+    :param retry_policy: Airflow 3.3+: by default :func:`~airflow_provider_vlocr.policies.retry.ocr_retry_policy`
+        (a spent quota waits for its window, bad credentials fail at once, outages retry); ignored before 3.3.
     """
 
     template_fields: Sequence[str] = (
@@ -70,8 +74,11 @@ class VehicleLicenseOcrOperator(BaseOperator):
         records: bool | str = False,
         merge_pages: bool | str = False,
         redact_pii: str = "none",
+        retry_policy: Any = None,
         **kwargs: Any,
     ) -> None:
+        if retry_policies_supported():
+            kwargs["retry_policy"] = retry_policy if retry_policy is not None else ocr_retry_policy()
         super().__init__(**kwargs)
         self.images = images
         self.vlocr_conn_id = vlocr_conn_id
@@ -165,7 +172,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
             self.log.info("asset events carry the manifest: %s", ", ".join(filled))
         verdict = run.failure_verdict(self.on_error, float(self.max_error_ratio))
         if verdict is not None:
-            raise AirflowException(verdict) if run.progress.retryable_errors else AirflowFailException(verdict)
+            p = run.progress
+            raise batch_failure(verdict, throttled=p.throttled_errors, transient=p.retryable_errors)
         return {"summary": summary, "output_path": self.output_path} if self.output_path else items
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

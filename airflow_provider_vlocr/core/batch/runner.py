@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import ApiError, VlocrError
+from ..errors import ApiError, ThrottledError, VlocrError
 from ..models import OcrResponse
 from ..retry import RetryPolicy
 
@@ -69,6 +69,7 @@ class Progress:
     skipped: int = 0
     budget_skipped: int = 0
     retryable_errors: int = 0
+    throttled_errors: int = 0  # the account's quota (APIG.0308): the next quota window will take them
     error_codes: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -83,6 +84,7 @@ class Progress:
                 self.errors += 1
                 self.error_codes[error_code(error)] += 1
                 self.retryable_errors += bool(getattr(error, "retryable", False))
+                self.throttled_errors += isinstance(error, ThrottledError)
 
     @property
     def elapsed(self) -> float:

@@ -1,0 +1,1 @@
+"""Airflow task policies that ship with the provider."""
