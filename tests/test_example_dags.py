@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import fonts_available, generate
-from tests.dag_runs import airflow_version, xcoms_of
+from tests.dag_runs import airflow_version, dag_test, xcoms_of
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
@@ -131,6 +131,35 @@ def test_asset_event_carries_the_manifest_to_the_consumer(
     assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]
 
 
+def test_one_asset_event_per_task_run_never_per_image_or_chunk(
+    vlocr_connection: dict[str, Any], run_dag: RunDag, sample_folder: tuple[Path, dict[str, dict[str, str]]]
+) -> None:
+    """Airflow 3.4 starts a consumer run per asset event (``batch_asset_events`` off by default): a batch of four
+    images in two glob items emits one event, and no example puts an outlet on a mapped (per-chunk) task."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    def events() -> int:
+        with create_session() as session:
+            query = session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            return query.filter(AssetModel.uri == "file:///tmp/vlocr-records/licences.jsonl").count()
+
+    folder, truth = sample_folder
+    before = events()
+    state, xcoms = run_dag(
+        "vlocr_example_asset_producer", {"folder": f"file://{folder}"}, file="example_vlocr_assets.py"
+    )
+    assert state == "success" and xcoms[("recognize_folder", "return_value", -1)]["summary"]["total"] == len(truth)
+    assert events() - before == 1
+    for example in sorted(EXAMPLES.glob("example_*.py")):
+        if example.name == "example_vlocr_review.py" and airflow_version() < (3, 1):
+            continue  # human-in-the-loop operators need Airflow 3.1+
+        dags = [value for value in vars(load_example(example.name)).values() if type(value).__name__ == "DAG"]
+        for task in (task for dag in dags for task in dag.tasks):
+            mapped = type(task).__name__ == "MappedOperator"
+            assert not (mapped and task.outlets), f"{example.name}: {task.task_id} emits an event per chunk"
+
+
 @pytest.mark.skipif(airflow_version() < (3, 1), reason="human-in-the-loop operators need Airflow 3.1+")
 def test_records_with_errors_go_to_human_review(
     vlocr_connection: dict[str, Any],
@@ -155,7 +184,7 @@ def test_records_with_errors_go_to_human_review(
     assert review.operator_class is HITLEntryOperator
     # A human task waits for a person: run everything up to it (dag.test() on the upstream subset).
     upstream = module.dag.partial_subset(task_ids=["needs_review"], include_upstream=True)
-    run = upstream.test(run_conf={"folder": f"file://{folder}"})
+    run = dag_test(upstream, {"folder": f"file://{folder}"})
     assert str(run.state) == "success"
     bodies = xcoms_of(run.run_id)[("needs_review", "return_value", -1)]
     assert len(bodies) == 1 and "z_front_broken.png" in bodies[0] and "vin.check_digit" in bodies[0]

@@ -74,3 +74,31 @@ def test_local_engine_without_extra_is_a_clear_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AIRFLOW_CONN_VLOCR_LOCAL", json.dumps({"conn_type": "vlocr", "extra": {"engine": "gpu"}}))
     with pytest.raises(ConfigurationError, match="engine"):
         VehicleLicenseOcrHook("vlocr_local").recognize(image=b"")
+
+
+@pytest.mark.parametrize("mode", ["password", "aksk", "temporary-aksk"])
+def test_connection_type_survives_the_uri_round_trip(
+    mode: str, vlocr_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get_uri()`` → ``Connection.from_uri()`` (or ``Connection(uri=…)``) → ``get_hook()``: still a vlocr hook with
+    the same settings, and the URI form works as an ``AIRFLOW_CONN_*`` variable (Airflow 3.4 checks the type's name:
+    one lowercase token, since ``_`` and ``-`` do not survive a URI)."""
+    from airflow.models.connection import Connection as ConnectionModel
+    from airflow.providers.common.compat.sdk import Connection
+
+    conn = vlocr_emulator.connection(mode)
+    fields = {k: conn[k] for k in ("login", "password") if k in conn}
+    original = ConnectionModel(conn_id="vlocr_rt", conn_type="vlocr", extra=json.dumps(conn["extra"]), **fields)
+    uri = original.get_uri()
+    parsed = [ConnectionModel(conn_id="vlocr_rt", uri=uri)]
+    if hasattr(Connection, "from_uri"):  # the task SDK's Connection (Airflow 3.1+)
+        parsed.append(Connection.from_uri(uri, conn_id="vlocr_rt"))
+    for back in parsed:
+        assert back.conn_type == "vlocr"
+        assert (back.login, back.password) == (original.login, original.password)
+        assert back.extra_dejson == conn["extra"]
+        hook = back.get_hook()
+        assert type(hook) is VehicleLicenseOcrHook and hook.vlocr_conn_id == "vlocr_rt"
+    monkeypatch.setenv("AIRFLOW_CONN_VLOCR_RT", uri)
+    ok, message = VehicleLicenseOcrHook("vlocr_rt").test_connection()
+    assert ok, message
