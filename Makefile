@@ -4,6 +4,10 @@
 # Every test leg installs exactly a lock in constraints/ (made by `make lock`); `make test-next` tries the newest.
 PYTHON ?= python3
 SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+# pip's warnings about this machine's configured local indexes lacking a package say nothing about the project.
+QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
 # Tools outside the locks, pinned here: pip installs the locks, uv resolves them.
 PIP_VERSION := 26.3
@@ -32,9 +36,9 @@ FONT_PACKAGES := fonts-noto-cjk fonts-dejavu-core
 define install-locked
 	rm -rf $(1)
 	$(PYTHON) -m venv $(1)
-	$(1)/bin/python -m pip install --quiet "pip==$(PIP_VERSION)"
-	$(1)/bin/python -m pip install --quiet --no-deps --require-hashes -r $(2)
-	$(1)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(1)/bin/python -m pip install --quiet "pip==$(PIP_VERSION)" $(QUIET_PIP)
+	$(1)/bin/python -m pip install --quiet --no-deps --require-hashes -r $(2) $(QUIET_PIP)
+	$(1)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	$(1)/bin/python -m pip check
 	$(1)/bin/python scripts/check_lock.py $(2)
 	touch $(1)/.installed
@@ -80,7 +84,8 @@ test: lint $(foreach leg,$(SIDE_LEGS),.venv-airflow-$(leg)/.installed)
 	for leg in $(SIDE_LEGS); do \
 		wait $$1; code=$$?; shift; \
 		echo "== pytest on Airflow $(call AIRFLOW_OF,.venv-airflow-$$leg) (.venv-airflow-$$leg), log in .pytest-airflow-$$leg.log:"; \
-		if [ $$code = 0 ]; then tail -n 3 .pytest-airflow-$$leg.log; else cat .pytest-airflow-$$leg.log; status=1; fi; \
+		if [ $$code = 0 ]; then grep -E '^SKIPPED|[0-9]+ passed' .pytest-airflow-$$leg.log | tail -n 8; \
+		else cat .pytest-airflow-$$leg.log; status=1; fi; \
 	done; \
 	exit $$status
 
@@ -89,7 +94,7 @@ test: lint $(foreach leg,$(SIDE_LEGS),.venv-airflow-$(leg)/.installed)
 LOCK_VENV := .venv-lock
 $(LOCK_VENV)/bin/uv:
 	$(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(LOCK_VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)" $(QUIET_PIP)
 
 # $(1): the input, $(2): extra extras, $(3): the lock written.
 define compile-lock
@@ -112,11 +117,11 @@ NEXT_SERIES := 3.4
 test-next: fonts
 	rm -rf $(NEXT_VENV)
 	$(PYTHON) -m venv $(NEXT_VENV)
-	$(NEXT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NEXT_VENV)/bin/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
 	next=$$($(NEXT_VENV)/bin/python -m pip index versions --pre apache-airflow 2>/dev/null \
 		| sed -n 's/^Available versions: //p' | tr ', ' '\n\n' | grep -m1 '^$(subst .,\.,$(NEXT_SERIES))\.'); \
 	test -n "$$next" || { echo "no Airflow $(NEXT_SERIES) on the registry"; exit 1; }; \
-	$(NEXT_VENV)/bin/python -m pip install --quiet --upgrade -e ".[$(EXTRAS)]" "apache-airflow==$$next"
+	$(NEXT_VENV)/bin/python -m pip install --quiet --upgrade -e ".[$(EXTRAS)]" "apache-airflow==$$next" $(QUIET_PIP)
 	@echo "== pytest on Airflow $(call AIRFLOW_OF,$(NEXT_VENV)) ($(NEXT_VENV)), newest releases, no lock"
 	$(call PYTEST_LEG,$(NEXT_VENV)) -p no:cacheprovider
 
