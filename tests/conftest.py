@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests import deadlines
 from tests.dag_runs import dag_test, register_for_test, xcoms_of
 
 _HOME = Path(tempfile.mkdtemp(prefix="vlocr-airflow-home-"))
@@ -26,6 +27,16 @@ os.environ.setdefault(
     "AIRFLOW__OPENLINEAGE__TRANSPORT",
     json.dumps({"type": "file", "log_file_path": str(OPENLINEAGE_EVENTS), "append": True}),
 )
+
+deadlines.install()
+
+
+@pytest.fixture(autouse=True)
+def _test_deadline(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No test runs longer than ``deadlines.TEST_TIMEOUT`` (tests/deadlines.py says why not pytest-timeout alone)."""
+    with deadlines.deadline(deadlines.TEST_TIMEOUT, f"test {request.node.nodeid}"):
+        yield
+
 
 SHARED_REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 
