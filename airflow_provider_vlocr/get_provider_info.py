@@ -6,7 +6,7 @@ from typing import Any
 
 from . import __version__
 from .core.engines.registry import ENGINES, OFFERED_ENGINES
-from .core.schema import HYBRID_THRESHOLD
+from .licence.schema import HYBRID_THRESHOLD
 
 CONN_TYPE = "vlocr"
 HOOK_CLASS = "airflow_provider_vlocr.hooks.vehicle_license_ocr.VehicleLicenseOcrHook"

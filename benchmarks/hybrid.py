@@ -37,9 +37,9 @@ from airflow_provider_vlocr.core.engines.hybrid import HybridEngine, escalation_
 from airflow_provider_vlocr.core.engines.local import LocalEngine  # noqa: E402
 from airflow_provider_vlocr.core.errors import InvalidRequestError  # noqa: E402
 from airflow_provider_vlocr.core.models import OcrResponse, RecognizeOptions  # noqa: E402
-from airflow_provider_vlocr.core.schema import HYBRID_THRESHOLD  # noqa: E402
 from airflow_provider_vlocr.emulator.config import EmulatorConfig  # noqa: E402
 from airflow_provider_vlocr.emulator.server import EmulatorServer  # noqa: E402
+from airflow_provider_vlocr.licence.schema import HYBRID_THRESHOLD  # noqa: E402
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle  # noqa: E402
 from airflow_provider_vlocr.testing.licence_generator import VARIANTS, Sample, generate  # noqa: E402
 

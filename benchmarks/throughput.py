@@ -25,7 +25,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from airflow_provider_vlocr.core.batch.runner import ImageTask, run_batch  # noqa: E402
+from airflow_provider_vlocr.core.batch.inputs import ImageTask  # noqa: E402
+from airflow_provider_vlocr.core.batch.scheduler import run_batch  # noqa: E402
 from airflow_provider_vlocr.core.connection import ConnectionSettings  # noqa: E402
 from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient  # noqa: E402
 from airflow_provider_vlocr.core.models import RecognizeOptions  # noqa: E402

@@ -5,8 +5,8 @@ from __future__ import annotations
 from airflow_provider_vlocr.core.engines.confidence import doubtful, field_confidence
 from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading, shape_result
 from airflow_provider_vlocr.core.models import RecognizeOptions
-from airflow_provider_vlocr.core.schema import DOUBTFUL_BELOW
-from airflow_provider_vlocr.records import to_record
+from airflow_provider_vlocr.licence import to_record
+from airflow_provider_vlocr.licence.schema import DOUBTFUL_BELOW
 from tests.samples import BACK as SAMPLE_BACK
 from tests.samples import FRONT as SAMPLE_FRONT
 

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_vlocr.core.batch.loading import ImageLoader
 from airflow_provider_vlocr.core.batch.pipeline import BatchSettings, failure_verdict, recognize_batch
-from airflow_provider_vlocr.core.batch.runner import FatalBatchError
+from airflow_provider_vlocr.core.batch.scheduler import FatalBatchError
 from airflow_provider_vlocr.core.engines.answers import AnswersEngine
 from airflow_provider_vlocr.core.errors import (
     FATAL_ERRORS,

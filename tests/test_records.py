@@ -12,16 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_vlocr.core.models import VehicleLicenseResult
-from airflow_provider_vlocr.records import merge_pages, redact, to_record
-from airflow_provider_vlocr.records.normalise import (
+from airflow_provider_vlocr.licence import merge_pages, redact, to_record
+from airflow_provider_vlocr.licence.normalise import (
     parse_date,
     parse_dimension,
     parse_inspection_valid_until,
     parse_mass,
     parse_passengers,
 )
-from airflow_provider_vlocr.records.plates import check_plate
-from airflow_provider_vlocr.records.vin import check_digit_ok, model_year, repair
+from airflow_provider_vlocr.licence.plates import check_plate
+from airflow_provider_vlocr.licence.vin import check_digit_ok, model_year, repair
 from airflow_provider_vlocr.testing.licence_values import make_vin
 from tests.samples import BACK, FRONT
 
@@ -268,7 +268,7 @@ def test_pii_redaction() -> None:
 
 
 def test_pairing_by_plate_and_by_adjacency() -> None:
-    from airflow_provider_vlocr.records import pair_pages
+    from airflow_provider_vlocr.licence import pair_pages
 
     other_front = dict(FRONT, number="京A12345")
     misread_back = dict(BACK, number="鄂E3887X")

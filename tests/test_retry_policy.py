@@ -19,7 +19,7 @@ from airflow_provider_vlocr.core.errors import (
     ThrottledError,
     TransportError,
 )
-from airflow_provider_vlocr.operators.failures import OcrQuotaExhausted, OcrServiceUnavailable, batch_failure
+from airflow_provider_vlocr.policies.failures import OcrQuotaExhausted, OcrServiceUnavailable, batch_failure
 from airflow_provider_vlocr.policies.retry import ocr_retry_policy, reschedule_supported, retry_policies_supported
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from tests.dag_runs import airflow_version

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..licence.schema import SIDES
 from .errors import ConfigurationError
-from .schema import SIDES
 
 MAX_LABEL_CHARS = 512
 

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..licence.schema import HYBRID_THRESHOLD
 from .arguments import parse_flag, parse_number
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .engines.registry import engine_spec
 from .errors import ConfigurationError
-from .schema import HYBRID_THRESHOLD
 
 SECRET_FIELDS = ("password", "secret_access_key", "security_token", "token", "pii_salt")
 DEFAULT_TIMEOUT = (10.0, 60.0)

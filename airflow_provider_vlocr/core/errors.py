@@ -16,6 +16,7 @@ class VlocrError(Exception):
     """Base class of every error raised by airflow-provider-vlocr."""
 
     retryable: ClassVar[bool] = False
+    max_retries: ClassVar[int | None] = None  # a cap of its own on retries, below the policy's (None: no cap)
 
 
 class ConfigurationError(VlocrError):
@@ -130,7 +131,7 @@ class UrlFetchFailedError(ServiceUnavailableError):
     """ModelArts.4603: Huawei could not fetch the URL. Its message does not say why, and a missing object
     looks the same as a network blip, so it is retried once (``max_retries``), not five times."""
 
-    max_retries: ClassVar[int] = 1
+    max_retries: ClassVar[int | None] = 1
 
 
 class TransportError(RetryableApiError):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schema import BACK_FIELDS, BODY_OPTIONS, ELECTRONIC_FIELDS, FRONT_FIELDS, SIDES, Side
+from ..licence.schema import BACK_FIELDS, BODY_OPTIONS, ELECTRONIC_FIELDS, FRONT_FIELDS, SIDES, Side
 
 __all__ = ["BACK_FIELDS", "ELECTRONIC_FIELDS", "FRONT_FIELDS", "SIDES", "Side"]  # re-exported for callers
 

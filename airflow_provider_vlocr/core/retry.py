@@ -59,10 +59,22 @@ class RetryPolicy:
         """Seconds to wait before retry ``retry_number`` (1-based)."""
         base = min(self.max_delay, self.initial_delay * (self.multiplier ** (retry_number - 1)))
         delay = base / 2 + self.rng.uniform(0, base / 2) if self.jitter else base
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
+        if isinstance(error, ApiError) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
         return delay
+
+    def attempts_for(self, error: VlocrError) -> int:
+        """How many attempts ``error`` allows in all: ``max_attempts``, or fewer when the error caps its own
+        retries (``max_retries``: Huawei's failed URL fetch is retried once)."""
+        return self.max_attempts if error.max_retries is None else min(self.max_attempts, error.max_retries + 1)
+
+    def next_delay(self, attempts: int, waited: float, error: BaseException) -> float | None:
+        """The wait before another attempt after ``attempts`` failed ones and ``waited`` seconds of waiting, or
+        ``None`` when ``error`` is not retried: not retryable, attempts used up, or the time budget overrun."""
+        if not isinstance(error, VlocrError) or not error.retryable or attempts >= self.attempts_for(error):
+            return None
+        delay = self.delay_for(attempts, error)
+        return delay if waited + delay <= self.budget_seconds else None
 
     def run(
         self,
@@ -79,15 +91,12 @@ class RetryPolicy:
             try:
                 return call(), attempt
             except VlocrError as error:
-                cap = getattr(error, "max_retries", None)
-                limit = self.max_attempts if cap is None else min(self.max_attempts, cap + 1)
-                if not error.retryable or attempt >= limit:
-                    raise
-                delay = self.delay_for(attempt, error)
-                if waited + delay > self.budget_seconds:
-                    log.warning(
-                        "%s: retry budget of %.1fs spent after %d attempts", describe, self.budget_seconds, attempt
-                    )
+                delay = self.next_delay(attempt, waited, error)
+                if delay is None:
+                    if error.retryable and attempt < self.attempts_for(error):
+                        log.warning(
+                            "%s: retry budget of %.1fs spent after %d attempts", describe, self.budget_seconds, attempt
+                        )
                     raise
                 code = error.error_code if isinstance(error, ApiError) else None
                 log.info(
@@ -96,7 +105,7 @@ class RetryPolicy:
                     type(error).__name__,
                     f" {code}" if code else "",
                     attempt,
-                    limit,
+                    self.attempts_for(error),
                     delay,
                 )
                 sleep(delay)

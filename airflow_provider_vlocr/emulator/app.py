@@ -24,7 +24,7 @@ from ..core.errors import ApiError, DownloadError, ImageValidationError
 from ..core.fetch.download import URL_NOT_ALLOWED_RULES, DownloadPolicy, download_image
 from ..core.images import MAX_BASE64_BYTES, SIZE_RULES, check_image
 from ..core.models import RecognizeOptions
-from ..core.schema import BOOLEAN_OPTIONS, SIDES
+from ..licence.schema import BOOLEAN_OPTIONS, SIDES
 from .config import EmulatorConfig, SettingsPatch
 from .gateway import Gateway, RawRequest
 from .state import AkLockout, Counters, EmulatorError, IssuedToken, QuotaWindow, TokenStore

@@ -10,7 +10,8 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from ..core.arguments import parse_flag, parse_side
 from ..core.connection import ConnectionSettings
-from ..core.engines.registry import EngineContext, engine_spec
+from ..core.engines.factory import EngineContext, build_engine
+from ..core.engines.registry import engine_spec
 from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import MAX_AUTO_CONCURRENCY, AdaptivePacer
@@ -20,9 +21,10 @@ if TYPE_CHECKING:
     from ..core.batch.budget import CallBudget
     from ..core.batch.cache import ResultCache
     from ..core.batch.expand import StorageLister
+    from ..core.batch.items import Item
     from ..core.batch.loading import StorageReader
     from ..core.batch.pipeline import BatchRun
-    from ..core.batch.runner import Progress
+    from ..core.batch.progress import Progress
     from ..core.engines.base import RecognitionEngine
     from ..core.engines.huaweicloud.client import VehicleLicenseOcrClient
 
@@ -110,7 +112,7 @@ class VehicleLicenseOcrHook(BaseHook):
             refresh_margin_seconds=self.refresh_margin_seconds,
             rate_limiter=self.pacer,
         )
-        return spec.create(context)
+        return build_engine(spec, context)
 
     @property
     def client(self) -> VehicleLicenseOcrClient:
@@ -189,7 +191,7 @@ class VehicleLicenseOcrHook(BaseHook):
         download_timeout: float | None = None,
         storage_reader: StorageReader | None = None,
         storage_lister: StorageLister | None = None,
-        previous: Mapping[str, dict[str, Any]] | None = None,
+        previous: Mapping[str, Item] | None = None,
         progress_interval: float = 5.0,
         report: Callable[[Progress], None] | None = None,
         cache: ResultCache | None = None,

@@ -10,8 +10,10 @@ from typing import Any
 
 from ..core.batch.budget import CallBudget
 from ..core.batch.cache import ResultCache
-from ..core.batch.journal import Journal, Record, record_all
-from ..records.batch import try_number_of
+from ..core.batch.items import Item
+from ..core.batch.journal import Journal, write_items
+from ..core.batch.manifest import Tally
+from ..core.batch.shaping import try_number_of
 from .object_storage import ObjectStorage
 
 SPENT_KEY = "vlocr_billed_calls"  # billed calls so far, in the task state store (a cursor, never a list)
@@ -25,7 +27,7 @@ class BatchState:
     cache: ResultCache | None
     budget: CallBudget | None
     store: Any = None
-    previous: dict[str, Record] = field(default_factory=dict)
+    previous: dict[str, Item] = field(default_factory=dict)
     spent_before: int = 0
     try_number: int = 1
     billed_now: int = 0
@@ -57,11 +59,12 @@ class BatchState:
         stack.callback(state.save_spent)
         return state
 
-    def record(self, records: Any) -> tuple[list[Record], dict[str, int]]:
-        """Journal (or collect) the records as they complete; count them per outcome."""
-        items, counts = record_all(records, self.journal)
-        self.billed_now = counts.pop("billed", 0)
-        return items, counts
+    def write(self, items: Any) -> tuple[list[Item], dict[str, int]]:
+        """Journal (or collect) the items as they complete; count them per outcome."""
+        tally = Tally()
+        collected = write_items(items, self.journal, tally.add)
+        self.billed_now = tally.billed
+        return collected, dict(tally.outcomes)
 
     def save_spent(self) -> None:
         """Keep the billed total in the task state store, so the budget holds on the next try."""

@@ -12,15 +12,16 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from ..core.arguments import parse_choice, parse_flag, parse_number
 from ..core.errors import ConfigurationError
 from ..core.retry import RetryPolicy
-from ..core.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from ..licence.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
+from ..policies.failures import batch_failure
 from ..policies.retry import ocr_retry_policy, retry_policies_supported
-from .failures import batch_failure
 from .lineage import SourceFolders
 
 if TYPE_CHECKING:  # the batch machinery and the records load when a task runs, not when a DAG file is parsed
+    from ..core.batch.items import Item
     from ..core.batch.pipeline import BatchRun
-    from ..records.batch import BatchRecords
+    from ..core.batch.shaping import ItemShaper
 
 
 class VehicleLicenseOcrOperator(BaseOperator):
@@ -142,7 +143,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         )
 
     def execute(self, context: Any) -> Any:
-        from ..records.batch import BatchRecords
+        from ..core.batch.shaping import ItemShaper
         from .assets import record_asset_events
         from .object_storage import ObjectStorage
 
@@ -151,7 +152,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
             self._check_arguments()
             hook = self.make_hook()
             salt = hook.pii_salt_for(self.redact_pii)
-            shaper = BatchRecords.for_task(context, self._records, self._merge, self.redact_pii, salt)
+            shaper = ItemShaper.for_task(context, self._records, self._merge, self.redact_pii, salt)
         except ConfigurationError as error:
             raise AirflowFailException(f"bad operator argument: {error}") from None
         with ExitStack() as stack:
@@ -189,10 +190,10 @@ class VehicleLicenseOcrOperator(BaseOperator):
             self._run.stop()
 
     def _recognize(
-        self, hook: VehicleLicenseOcrHook, shaper: BatchRecords, context: Any, stack: ExitStack
-    ) -> tuple[BatchRun, list[dict[str, Any]], dict[str, Any]]:
+        self, hook: VehicleLicenseOcrHook, shaper: ItemShaper, context: Any, stack: ExitStack
+    ) -> tuple[BatchRun, list[Item], dict[str, Any]]:
         """Run the batch: records go durably to the journal (``output_path``) or are collected for XCom."""
-        from ..core.batch.runner import BatchStopped, FatalBatchError
+        from ..core.batch.scheduler import BatchStopped, FatalBatchError
         from .batch_io import BatchState
         from .object_storage import list_storage, read_storage
 
@@ -216,7 +217,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
         )
         self._run = run
         try:
-            items, counts = state.record(self._sources.note(shaper.shape(record)) for record in run)
+            items, counts = state.write(self._sources.note(shaper.shape(item)) for item in run)
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
         except BatchStopped:

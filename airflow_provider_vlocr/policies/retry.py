@@ -24,7 +24,7 @@ from ..core.errors import (
     ThrottledError,
     TransportError,
 )
-from ..operators.failures import OcrQuotaExhausted, OcrServiceUnavailable
+from .failures import OcrQuotaExhausted, OcrServiceUnavailable
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.retry_policy import RetryPolicy

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..core.schema import VIN_ALPHABET, VIN_LETTERS
+from ..licence.schema import VIN_ALPHABET, VIN_LETTERS
 
 PROVINCES = {  # plate abbreviation: (province name, cities with their plate authority letters)
     "京": ("北京市", [("北京", "ABCEFGHJKLMNPQ")]),

@@ -1,7 +1,7 @@
 """Results shared across runs, DAGs and workers: one photo is paid for once.
 
 Keyed by the sha256 of the image bytes, the engine and every option that changes the answer; stored as one JSON
-file per key under a folder of any store (the injected :class:`~.journal.Storage`).
+file per key under a folder of any store (the injected :class:`~.storage.Storage`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ..models import RecognizeOptions
-from .journal import Storage
+from .storage import Storage
 
 
 class ResultCache:

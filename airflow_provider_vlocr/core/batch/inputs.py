@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ...licence.schema import SIDES, URL_MODES
 from ..arguments import label_of
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.netpolicy import is_intranet_host
-from ..schema import SIDES, URL_MODES
-from .runner import ImageTask
 
 # Object stores read through the reader (Airflow's ObjectStoragePath with the store's own connection). Other
 # fsspec protocols (ftp, sftp, http, memory, zip, data, chained "a::b" URLs …) could reach what the download
@@ -29,6 +29,19 @@ STORAGE_SCHEMES = frozenset(
 LOCAL_SCHEMES = ("", "file", "local")
 UrlMode = Literal["remote", "download", "auto"]
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+Kind = Literal["url", "path", "bytes"]
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """One input image: where it comes from and how to name it."""
+
+    index: int
+    source: str
+    id: str
+    kind: Kind
+    value: str | bytes = field(repr=False)
+    side: str | None = None
 
 
 def storage_scheme(value: str, name: str) -> str:

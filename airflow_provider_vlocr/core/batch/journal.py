@@ -1,14 +1,14 @@
-"""The durable record of a batch: every answered image is on disk before its worker takes the next one.
+"""The durable journal of a batch: every answered image is on disk before its worker takes the next one.
 
-* A local ``output_path`` is itself the journal: records are appended, flushed and ``fsync``-ed one by one (a
+* A local ``output_path`` is itself the journal: items are appended, flushed and ``fsync``-ed one by one (a
   SIGKILL loses at most the calls in flight), and nothing is ever truncated while a try runs.
 * Any other ``output_path`` (object storage) is journaled to a local spool file the same way, and the spool is
-  uploaded as a part file (``<output>.parts/``) every ``part_records`` records or ``part_seconds`` seconds, so
+  uploaded as a part file (``<output>.parts/``) every ``part_records`` items or ``part_seconds`` seconds, so
   a try on another worker resumes from the parts.
-* :meth:`Journal.finish` writes the final output: exactly one record per input (the last one written for its
+* :meth:`Journal.finish` writes the final output: exactly one item per input (the last one written for its
   key), in input order, replacing the file atomically; parts and spool are removed.
 
-Storage is reached through an injected :class:`Storage` (``ObjectStoragePath`` in the operator).
+Storage is reached through an injected :class:`~.storage.Storage` (``ObjectStoragePath`` in the operator).
 """
 
 from __future__ import annotations
@@ -19,45 +19,32 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, cast
 
-Record = dict[str, Any]
+from .items import Item
+from .storage import Storage
+
 PART_RECORDS = 100
 PART_SECONDS = 10.0
 
 
-class Storage(Protocol):
-    """What the journal needs of a store (local files or object storage)."""
-
-    def local_path(self, uri: str) -> Path | None: ...  # the file on this machine, when the URI is local
-
-    def open_text(self, uri: str, mode: str) -> AbstractContextManager[IO[str]]: ...
-
-    def exists(self, uri: str) -> bool: ...
-
-    def files(self, uri: str) -> list[str]: ...  # files under a folder URI (sorted)
-
-    def delete(self, uri: str) -> None: ...
-
-
-def read_records(lines: Iterable[str]) -> Iterator[Record]:
-    """The records of a JSON Lines stream; a torn last line (a killed writer) is skipped."""
+def read_items(lines: Iterable[str]) -> Iterator[Item]:
+    """The items of a JSON Lines stream; a torn last line (a killed writer) is skipped."""
     for line in lines:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            item = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict):
-            yield record
+        if isinstance(item, dict):
+            yield cast(Item, item)
 
 
 class Journal:
-    """Appends records durably for ``output`` (see the module docstring); thread-safe."""
+    """Appends items durably for ``output`` (see the module docstring); thread-safe."""
 
     def __init__(
         self,
@@ -86,33 +73,33 @@ class Journal:
         self._part_seq = 0
 
     # -- reading what earlier tries wrote ----------------------------------------------------------------
-    def earlier_records(self) -> Iterator[Record]:
-        """Records of earlier tries: the final output, uploaded parts, and this machine's spool."""
+    def earlier_items(self) -> Iterator[Item]:
+        """Items of earlier tries: the final output, uploaded parts, and this machine's spool."""
         if self.local is None:
             if self.storage.exists(self.output):
                 with self.storage.open_text(self.output, "r") as handle:
-                    yield from read_records(handle)
+                    yield from read_items(handle)
             for part in self.storage.files(self.parts) if self.storage.exists(self.parts) else []:
                 with self.storage.open_text(part, "r") as handle:
-                    yield from read_records(handle)
+                    yield from read_items(handle)
         if self.path.exists():
             with self.path.open(encoding="utf-8") as handle:
-                yield from read_records(handle)
+                yield from read_items(handle)
 
-    def scan(self) -> tuple[dict[str, Record], dict[str, int]]:
-        """One pass over what earlier tries wrote: the last ``ok`` record per key (resume: not sent again) and the
+    def scan(self) -> tuple[dict[str, Item], dict[str, int]]:
+        """One pass over what earlier tries wrote: the last ``ok`` item per key (resume: not sent again) and the
         billed calls per try (``try_number`` -> count)."""
-        found: dict[str, Record] = {}
+        found: dict[str, Item] = {}
         billed: dict[str, int] = {}
-        for record in self.earlier_records():
-            if record.get("status") == "ok" and record.get("key"):
-                found[str(record["key"])] = record
-            if record.get("billed"):
-                try_number = str(record.get("try_number", "?"))
+        for item in self.earlier_items():
+            if item.get("status") == "ok" and item.get("key"):
+                found[str(item["key"])] = item
+            if item.get("billed"):
+                try_number = str(item.get("try_number", "?"))
                 billed[try_number] = billed.get(try_number, 0) + 1
         return found, billed
 
-    def previous_ok(self) -> dict[str, Record]:
+    def previous_ok(self) -> dict[str, Item]:
         return self.scan()[0]
 
     def billed_per_try(self) -> dict[str, int]:
@@ -127,13 +114,13 @@ class Journal:
                 existing.seek(-1, os.SEEK_END)
                 torn = existing.read(1) != b"\n"
         self._handle = self.path.open("a", encoding="utf-8")
-        if torn:  # a writer killed mid-line: end that line, so the next record stands on its own
+        if torn:  # a writer killed mid-line: end that line, so the next item stands on its own
             self._handle.write("\n")
         return self
 
-    def append(self, record: Record) -> None:
-        """Write one record and force it to disk before returning."""
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+    def append(self, item: Item) -> None:
+        """Write one item and force it to disk before returning."""
+        line = json.dumps(item, ensure_ascii=False) + "\n"
         with self._lock:
             assert self._handle is not None, "open() the journal first"
             self._handle.write(line)
@@ -164,14 +151,14 @@ class Journal:
                 self._handle = None
 
     def finish(self) -> int:
-        """Write the final output (one record per key, the last written, in input order); returns its size."""
+        """Write the final output (one item per key, the last written, in input order); returns its size."""
         self.close()
         if self.local is not None:
             return self._finish_local()
-        last: dict[str, Record] = {}
-        for record in self.earlier_records():
-            key = record.get("key") or f"#index-{record.get('index')}"
-            last[str(key)] = record
+        last: dict[str, Item] = {}
+        for item in self.earlier_items():
+            key = item.get("key") or f"#index-{item.get('index')}"
+            last[str(key)] = item
         ordered = sorted(last.values(), key=lambda r: (r.get("index") is None, r.get("index") or 0))
         with self.storage.open_text(self.output, "w") as handle:
             write_lines(handle, ordered)
@@ -187,10 +174,10 @@ class Journal:
         with self.local.open("rb") as source:
             offset = 0
             for raw in source:
-                record = next(read_records([raw.decode("utf-8", "replace")]), None)
-                if record is not None:
-                    key = str(record.get("key") or f"#index-{record.get('index')}")
-                    last[key] = (int(record.get("index") or 0), offset)
+                item = next(read_items([raw.decode("utf-8", "replace")]), None)
+                if item is not None:
+                    key = str(item.get("key") or f"#index-{item.get('index')}")
+                    last[key] = (int(item.get("index") or 0), offset)
                 offset += len(raw)
         temporary = self.local.with_name(self.local.name + ".tmp")
         with self.local.open("rb") as source, temporary.open("wb") as target:
@@ -203,28 +190,23 @@ class Journal:
         return len(last)
 
 
-def record_all(records: Iterable[Record], journal: Journal | None) -> tuple[list[Record], dict[str, int]]:
-    """Journal every new record as it arrives (or collect them all when there is no journal, sorted into input
-    order); returns the collected records and the count per manifest outcome."""
-    from .pipeline import outcome_bucket
-
-    collected: list[Record] = []
-    counts: dict[str, int] = {}
-    for record in records:
-        bucket = outcome_bucket(record)
-        counts[bucket] = counts.get(bucket, 0) + 1
-        counts["billed"] = counts.get("billed", 0) + bool(record.get("billed") and bucket == "ok")
+def write_items(items: Iterable[Item], journal: Journal | None, seen: Callable[[Item], None]) -> list[Item]:
+    """Journal every new item as it arrives (or collect them all when there is no journal, sorted into input
+    order), showing each to ``seen`` (the manifest's tally); returns the collected items."""
+    collected: list[Item] = []
+    for item in items:
+        seen(item)
         if journal is None:
-            collected.append(record)
-        elif not record.get("resumed"):
-            journal.append(record)
-    return sorted(collected, key=lambda record: record["index"]), counts
+            collected.append(item)
+        elif not item.get("resumed"):
+            journal.append(item)
+    return sorted(collected, key=lambda item: item["index"])
 
 
-def write_lines(handle: IO[str], records: Iterable[Record]) -> None:
+def write_lines(handle: IO[str], items: Iterable[Mapping[str, Any]]) -> None:
     """One JSON object a line (UTF-8, non-ASCII kept)."""
-    for record in records:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for item in items:
+        handle.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
 def sibling_path(path: str, suffix: str) -> str:

@@ -12,8 +12,7 @@ from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.download import DownloadPolicy, download_image
 from ..fetch.localfiles import file_uri_path, parse_roots, read_local_file
 from .expand import StorageLister
-from .inputs import LOCAL_SCHEMES, URL_MODES, UrlMode, storage_scheme, wants_download
-from .runner import ImageTask
+from .inputs import LOCAL_SCHEMES, URL_MODES, ImageTask, UrlMode, storage_scheme, wants_download
 
 StorageReader = Callable[[str, int], bytes]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import ReadingEngine, image_digest
+from .factory import EngineContext
 from .reading import LicenseReading, unsupported
-from .registry import EngineContext
 
 
 class AnswersEngine(ReadingEngine):

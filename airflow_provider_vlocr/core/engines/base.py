@@ -7,7 +7,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..arguments import label_of
 from ..errors import ApiError, ConfigurationError, ImageValidationError
@@ -16,6 +16,10 @@ from ..models import OcrResponse, RecognizeOptions
 from ..retry import RetryPolicy
 from .confidence import DOUBTFUL_BELOW, doubtful, field_confidence
 from .reading import LicenseReading, shape_result
+
+if TYPE_CHECKING:
+    from ..batch.budget import CallBudget
+    from ..batch.cache import ResultCache
 
 
 def image_label(image: bytes | None, url: str | None, image_name: str | None) -> str:
@@ -66,6 +70,12 @@ class RecognitionEngine(Protocol):
         image_name: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> OcrResponse: ...
+
+    def for_batch(self, *, budget: CallBudget | None, cache: ResultCache | None) -> RecognitionEngine:
+        """This engine for one batch. An engine that meters its own billed calls (the hybrid engine: only its
+        escalations are billed) binds the batch's budget and cache; any other returns itself, and the pipeline
+        meters its calls."""
+        ...
 
     def close(self) -> None: ...
 
@@ -123,6 +133,9 @@ class ReadingEngine(ABC):
             field_confidence=confidence,
             doubtful_fields=doubtful(confidence, self.doubtful_below),
         )
+
+    def for_batch(self, *, budget: CallBudget | None, cache: ResultCache | None) -> ReadingEngine:
+        return self  # nothing billed: no budget or cache of its own
 
     def close(self) -> None:
         return None

@@ -2,8 +2,8 @@
 
 A field's confidence in [0, 1] is the parser's evidence (how the value was found, times the OCR scores of its
 boxes) times a factor for every rule it breaks: its format (date, plate, VIN alphabet, digits, masses), and the
-cross-field rules of :mod:`airflow_provider_vlocr.records` (VIN check digit and model year, plate grammar and pages,
-date order, mass arithmetic). Fields below :data:`DOUBTFUL_BELOW` are listed as doubtful: the ones to send to a
+cross-field rules of :mod:`airflow_provider_vlocr.licence.rules` (VIN check digit and model year, plate grammar and
+pages, date order, mass arithmetic). Fields below :data:`DOUBTFUL_BELOW` are listed as doubtful: the ones to send to a
 human or to the cloud. The threshold is chosen on the accuracy benchmark (``benchmarks/accuracy.py`` prints the
 trade-off), not on the hold-out seed.
 """
@@ -14,9 +14,9 @@ import re
 from datetime import date
 from typing import Any
 
-from ...records.build import to_record
+from ...licence.rules import to_record
+from ...licence.schema import DOUBTFUL_BELOW, PROVINCE_ABBREVIATIONS, PROVINCE_NAMES, USE_CHARACTERS, VEHICLE_TYPES
 from ..models import BACK_FIELDS, FRONT_FIELDS, RecognizeOptions, VehicleLicenseResult
-from ..schema import DOUBTFUL_BELOW, PROVINCE_ABBREVIATIONS, PROVINCE_NAMES, USE_CHARACTERS, VEHICLE_TYPES
 from .reading import LicenseReading
 
 EXPECTED_FRONT = tuple(n for n in FRONT_FIELDS if n != "issuing_authority")

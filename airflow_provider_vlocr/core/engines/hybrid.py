@@ -20,16 +20,17 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FATAL_ERRORS, ApiError, InvalidRequestError
+from ...licence.schema import HYBRID_THRESHOLD
+from ..batch.metered import MeteredCall
+from ..errors import FATAL_ERRORS, ApiError, BudgetExhaustedError, InvalidRequestError
 from ..models import Escalation, OcrResponse, RecognizeOptions
 from ..retry import RetryPolicy
-from ..schema import HYBRID_THRESHOLD
 from .base import RecognitionEngine, prepare_call
-from .registry import EngineContext
 
 if TYPE_CHECKING:
     from ..batch.budget import CallBudget
     from ..batch.cache import ResultCache
+    from .factory import EngineContext
 
 # What the offline engine reads on each page of a paper licence (issuing_authority only when asked).
 EXPECTED = {
@@ -77,8 +78,7 @@ class HybridEngine:
         self.local = local
         self.cloud = cloud
         self.threshold = threshold
-        self.budget = budget
-        self.cache = cache
+        self.metered = MeteredCall(cache, budget)
         self._memo: OrderedDict[str, OcrResponse] = OrderedDict()
         self._memo_lock = threading.Lock()
 
@@ -144,30 +144,29 @@ class HybridEngine:
         """The cloud's answer (cached or billed); the offline result when the budget is spent or the cloud
         refuses this image; retryable and fatal errors propagate (the pipeline re-queues or stops)."""
         image = source.get("image")
-        key = self.cache.key(image, CLOUD, options) if self.cache is not None and image is not None else None
-        hit = self.cache.get(key) if self.cache is not None and key else None
+        key = self.metered.cache_key(image, CLOUD, options) if image is not None else None
+        hit = self.metered.cached(key)
         if hit is not None:
             cached = OcrResponse.model_validate({"result": hit["result"], "request_id": hit.get("request_id")})
             return _as_hybrid(cached, Escalation(reasons=reasons, outcome="cloud_cached"))
-        if self.budget is not None and not self.budget.reserve():
+        try:
+            answer = self.metered.call(
+                lambda: self.cloud.recognize(**source, options=options, image_name=name, retry=retry),
+                image_name=name,
+                key=key,
+                entry=lambda answer: {"result": answer.result.to_api_dict(), "request_id": answer.request_id},
+            )
+        except BudgetExhaustedError:
             if local is None:
                 assert unreadable is not None
-                raise unreadable
+                raise unreadable from None
             return _as_hybrid(local, Escalation(reasons=reasons, outcome="budget"))
-        try:
-            answer = self.cloud.recognize(**source, options=options, image_name=name, retry=retry)
-        except BaseException as error:
-            if self.budget is not None:
-                self.budget.release()
-            refused = isinstance(error, ApiError) and not error.retryable and not isinstance(error, FATAL_ERRORS)
+        except ApiError as error:
+            refused = not error.retryable and not isinstance(error, FATAL_ERRORS)
             if not refused or local is None:
                 raise
-            code = getattr(error, "error_code", None) or type(error).__name__
+            code = error.error_code or type(error).__name__
             return _as_hybrid(local, Escalation(reasons=reasons, outcome="cloud_error", error=code))
-        if self.budget is not None:
-            self.budget.commit()
-        if self.cache is not None and key:
-            self.cache.put(key, {"result": answer.result.to_api_dict(), "request_id": answer.request_id})
         return _as_hybrid(answer, Escalation(reasons=reasons, outcome="cloud"))
 
     def close(self) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from .base import ReadingEngine
+from .factory import EngineContext
 from .layout import Point, label_count, parse_boxes
 from .reading import LicenseReading, unsupported
-from .registry import EngineContext
 
 log = logging.getLogger(__name__)
 RawBox = tuple[Sequence[Point], str, float]

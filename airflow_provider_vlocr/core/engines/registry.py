@@ -1,4 +1,5 @@
-"""The engines by name: what each can do, what it needs, and a lazily imported factory.
+"""The engines by name: what each can do, what it needs, and where its factory is (``factory.create_engine``
+imports it on first use).
 
 The hook, the connection settings, the connection form's engine choices and the emulator all read this table:
 a new engine is one entry here plus its module.
@@ -6,33 +7,10 @@ a new engine is one entry here plus its module.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from ..errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from ..connection import ConnectionSettings
-    from ..ratelimit import RateLimiter
-    from ..retry import RetryPolicy
-    from .base import RecognitionEngine
-
-
-@dataclass(frozen=True)
-class EngineContext:
-    """What a factory may use to build an engine (each engine takes what it needs)."""
-
-    settings: ConnectionSettings | None = None
-    on_secret: Callable[[str], None] = lambda _: None
-    retry: RetryPolicy | None = None
-    pool_size: int = 10
-    refresh_margin_seconds: float = 600.0
-    rate_limiter: RateLimiter | None = None
-    allowed_url_hosts: Iterable[str] | None = None
-    answers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,15 +46,6 @@ class EngineSpec:
         if not missing:
             return None
         return f"engine {self.name!r} needs {', '.join(missing)}: pip install 'airflow-provider-vlocr[{self.extra}]'"
-
-    def create(self, context: EngineContext) -> RecognitionEngine:
-        hint = self.install_hint()
-        if hint:
-            raise ConfigurationError(hint)
-        module_name, function = self.factory.split(":")
-        module = importlib.import_module(module_name, __package__)
-        engine: RecognitionEngine = getattr(module, function)(context)
-        return engine
 
 
 LOCAL_MODULES = ("numpy", "rapidocr", "onnxruntime", "opencc")
@@ -131,11 +100,3 @@ def engine_spec(name: str, what: str = "engine") -> EngineSpec:
     if spec is None or not spec.offered:
         raise ConfigurationError(f"{what} must be one of {', '.join(OFFERED_ENGINES)}, got {name!r}")
     return spec
-
-
-def create_engine(name: str, context: EngineContext) -> RecognitionEngine:
-    """Build engine ``name`` (test-only engines included)."""
-    spec = ENGINES.get(name)
-    if spec is None:
-        raise ConfigurationError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
-    return spec.create(context)

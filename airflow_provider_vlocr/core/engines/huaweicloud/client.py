@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -27,10 +27,14 @@ from ...models import OcrResponse, RecognizeOptions, VehicleLicenseResult, reque
 from ...ratelimit import RateLimiter
 from ...retry import RetryPolicy
 from ..base import prepare_call
-from ..registry import EngineContext
+from ..factory import EngineContext
 from .auth import VlocrAuth, build_auth
 from .endpoints import vehicle_license_path
 from .http import JSON_CONTENT_TYPE, environment_settings, error_from_response, json_body, transport_error
+
+if TYPE_CHECKING:
+    from ...batch.budget import CallBudget
+    from ...batch.cache import ResultCache
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"airflow-provider-vlocr/{__version__}"
@@ -98,6 +102,9 @@ class VehicleLicenseOcrClient:
 
     def __repr__(self) -> str:
         return f"<VehicleLicenseOcrClient region={self.settings.region!r} auth={self.auth!r}>"
+
+    def for_batch(self, *, budget: CallBudget | None, cache: ResultCache | None) -> VehicleLicenseOcrClient:
+        return self  # every call is billed: the pipeline meters them
 
     def close(self) -> None:
         self.session.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ....records.plates import check_plate
-from ...schema import PLATE_SEPARATORS, PROVINCE_ABBREVIATIONS, VIN_ALPHABET
+from ....licence.plates import check_plate
+from ....licence.schema import PLATE_SEPARATORS, PROVINCE_ABBREVIATIONS, VIN_ALPHABET
 from .labels import english_label_at
 
 PROVINCE_CHARS = PROVINCE_ABBREVIATIONS

@@ -23,7 +23,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from ...schema import MASS_FIELDS, USE_CHARACTERS
+from ....licence.schema import MASS_FIELDS, USE_CHARACTERS
 from ..reading import PageReading
 from .cleaners import CLEANERS, clean_cjk_text, clean_plate, clean_vin
 from .geometry import Box, Card, Label

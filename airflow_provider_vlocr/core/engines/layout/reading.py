@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ...schema import ABBREVIATION_OF_PROVINCE, PROVINCE_NAMES
+from ....licence.schema import ABBREVIATION_OF_PROVINCE, PROVINCE_NAMES
 from ..reading import LicenseReading
 from .fields import read_card
 from .geometry import Point, make_boxes

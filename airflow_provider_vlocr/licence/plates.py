@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..core.schema import PROVINCE_ABBREVIATIONS
+from .schema import PROVINCE_ABBREVIATIONS
 
 PROVINCES = PROVINCE_ABBREVIATIONS
 _ALL = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ..core.schema import PLATE_SEPARATORS
+from .schema import PLATE_SEPARATORS
 
 NOT_APPLICABLE = {"", "--", "-", "—", "——", "/", "无", "－－"}
 _DATE = re.compile(r"^\s*(\d{4})\s*[-./年]?\s*(\d{1,2})\s*[-./月]?\s*(\d{1,2})\s*日?\s*$")

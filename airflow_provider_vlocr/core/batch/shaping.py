@@ -1,18 +1,20 @@
-"""Records for a batch's items: a validated record per ok item, merged vehicles, personal data redacted."""
+"""Shaping a batch's items as they leave the task: a validated record per ok item (when asked), merged vehicles,
+personal data redacted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .build import confidence_of, to_record
-from .pairing import pair_pages
-from .pii import redact
+from ...licence.pairing import pair_pages
+from ...licence.pii import redact
+from ...licence.rules import confidence_of, to_record
 
 
 @dataclass
-class BatchRecords:
+class ItemShaper:
     """Shapes each item as it leaves the task.
 
     :param records: add a validated ``record`` to every ok item.
@@ -31,21 +33,20 @@ class BatchRecords:
     confidence: dict[str, tuple[dict[str, float], list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def for_task(cls, context: Any, records: bool, merge_pages: bool, redact_pii: str, salt: str) -> BatchRecords:
+    def for_task(cls, context: Any, records: bool, merge_pages: bool, redact_pii: str, salt: str) -> ItemShaper:
         """For a task: inspections judged on the run's date, new items stamped with the try number."""
         return cls(records, merge_pages, redact_pii, salt, run_date(context), try_number_of(context))
 
-    def shape(self, item: dict[str, Any]) -> dict[str, Any]:
+    def shape(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """The item with its record (when asked), redacted."""
-        if not item.get("resumed"):
-            item = {**item, "try_number": self.try_number}
-        if item.get("status") == "ok" and "result" in item:
+        shaped = dict(item) if item.get("resumed") else {**item, "try_number": self.try_number}
+        if shaped.get("status") == "ok" and "result" in shaped:
             if self.merge_pages:
-                self.pages.append((item["source"], item.get("side"), item["result"]))
-                self.confidence[item["source"]] = confidence_of(item)
-            if self.records and "record" not in item:
-                item = {**item, "record": to_record(item, as_of=self.as_of).model_dump(mode="json")}
-        redacted: dict[str, Any] = redact(item, self.redact_pii, salt=self.salt)
+                self.pages.append((shaped["source"], shaped.get("side"), shaped["result"]))
+                self.confidence[shaped["source"]] = confidence_of(shaped)
+            if self.records and "record" not in shaped:
+                shaped["record"] = to_record(shaped, as_of=self.as_of).model_dump(mode="json")
+        redacted: dict[str, Any] = redact(shaped, self.redact_pii, salt=self.salt)
         return redacted
 
     def vehicles(self) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..core.schema import VIN_LETTERS
+from .schema import VIN_LETTERS
 
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{8}[X0-9][A-HJ-NPR-Z0-9]{8}$")
 TRANSLITERATION = {

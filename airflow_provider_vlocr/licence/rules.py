@@ -8,8 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..core.schema import BACK_FIELDS, FRONT_FIELDS
-from .model import Finding, Severity, VehicleRecord
 from .normalise import (
     normalise_plate,
     normalise_vin,
@@ -20,6 +18,8 @@ from .normalise import (
     parse_passengers,
 )
 from .plates import battery_electric, check_plate
+from .record import Finding, Severity, VehicleRecord
+from .schema import BACK_FIELDS, FRONT_FIELDS
 from .vin import VIN_RE, check_digit, check_digit_ok, model_year, repair
 
 FRONT_KEYS = FRONT_FIELDS

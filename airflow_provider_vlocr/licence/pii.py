@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.schema import REDACTION_MODES
+from .schema import REDACTION_MODES
 
 PII_FIELDS = ("name", "address", "owner_name", "owner_address")
 MODES = REDACTION_MODES
