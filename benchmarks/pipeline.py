@@ -55,10 +55,15 @@ def run_batch(items: list[Any], **hook_args: Any) -> dict[str, Any]:
     from airflow_provider_vlocr.core.retry import RetryPolicy
     from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 
-    batch_args = {k: hook_args.pop(k) for k in ("url_mode", "download_allowed_hosts") if k in hook_args}
+    fetch = {
+        "url_mode": hook_args.pop("url_mode", "auto"),
+        "allowed_hosts": hook_args.pop("download_allowed_hosts", None),
+    }
     hook = VehicleLicenseOcrHook(retry=RetryPolicy.from_dict(RETRY), **hook_args)
     started = time.monotonic()
-    run = hook.recognize_batch(items, options=hook.options(side="front"), progress_interval=3600, **batch_args)
+    run = hook.recognize_batch(
+        items, loader=hook.loader(**fetch), options=hook.options(side="front"), progress_interval=3600
+    )
     records = list(run)
     seconds = time.monotonic() - started
     hook.close()

@@ -7,8 +7,9 @@ This module knows nothing of Airflow: the hook turns an Airflow ``Connection`` i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..licence.schema import HYBRID_THRESHOLD
 from .arguments import parse_flag, parse_number
@@ -57,17 +58,22 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """Everything a connection can hold. Secrets are excluded from ``repr``."""
+TEXT_FIELDS = ("login", "domain_name", "access_key_id", "secret_access_key", "security_token", "token", "project_id",
+               "ocr_endpoint", "iam_endpoint", "obs_endpoint", "enterprise_project_id", "pii_salt")  # fmt: skip
+
+
+class ConnectionSettings(BaseModel):
+    """Everything a connection can hold, checked; secrets are excluded from ``repr``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     login: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: str | None = Field(default=None, repr=False)
     domain_name: str | None = None
     access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-    security_token: str | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = Field(default=None, repr=False)
+    security_token: str | None = Field(default=None, repr=False)
+    token: str | None = Field(default=None, repr=False)
     region: str = DEFAULT_REGION
     project_id: str | None = None
     ocr_endpoint: str | None = None
@@ -78,42 +84,55 @@ class ConnectionSettings:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     engine: str = "huaweicloud"
     hybrid_threshold: float = HYBRID_THRESHOLD
-    pii_salt: str | None = field(default=None, repr=False)
+    pii_salt: str | None = Field(default=None, repr=False)
 
     @classmethod
     def from_parts(cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]) -> ConnectionSettings:
         """Build from a connection's login, password and extras (unknown extras are refused by name)."""
-        known = {f.name for f in fields(cls)} - {"login", "password"}
+        known = set(cls.model_fields) - {"login", "password"}
         # Airflow 2 forms stored extras as extra__<type>__<name>; accept both spellings.
-        clean: dict[str, Any] = {}
-        for key, value in extras.items():
-            name = key.split("__")[-1] if key.startswith("extra__") else key
-            clean[name] = value
+        clean = {(key.split("__")[-1] if key.startswith("extra__") else key): value for key, value in extras.items()}
         unknown = sorted(set(clean) - known)
         if unknown:
             raise ConfigurationError(f"unknown connection extra(s) {unknown}; known: {sorted(known)}")
-        engine = (_text(clean.get("engine")) or "huaweicloud").lower()
+        return cls.model_validate({**clean, "login": login, "password": password})
+
+    @field_validator(*TEXT_FIELDS, mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str | None:
+        return _text(value)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password(cls, value: Any) -> str | None:
+        return value or None  # a password is kept as typed (spaces included)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: Any) -> str:
+        return _text(value) or DEFAULT_REGION
+
+    @field_validator("verify_ssl", mode="before")
+    @classmethod
+    def _verify_ssl(cls, value: Any) -> bool:
+        return parse_bool(value, "verify_ssl")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> tuple[float, float]:
+        return parse_timeout(value)
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine(cls, value: Any) -> str:
+        engine = (_text(value) or "huaweicloud").lower()
         engine_spec(engine, "connection extra 'engine'")
-        return cls(
-            login=_text(login),
-            password=password or None,
-            domain_name=_text(clean.get("domain_name")),
-            access_key_id=_text(clean.get("access_key_id")),
-            secret_access_key=_text(clean.get("secret_access_key")),
-            security_token=_text(clean.get("security_token")),
-            token=_text(clean.get("token")),
-            region=_text(clean.get("region")) or DEFAULT_REGION,
-            project_id=_text(clean.get("project_id")),
-            ocr_endpoint=_text(clean.get("ocr_endpoint")),
-            iam_endpoint=_text(clean.get("iam_endpoint")),
-            obs_endpoint=_text(clean.get("obs_endpoint")),
-            enterprise_project_id=_text(clean.get("enterprise_project_id")),
-            verify_ssl=parse_bool(clean.get("verify_ssl", True), "verify_ssl"),
-            timeout=parse_timeout(clean.get("timeout")),
-            engine=engine,
-            hybrid_threshold=parse_threshold(clean.get("hybrid_threshold", HYBRID_THRESHOLD)),
-            pii_salt=_text(clean.get("pii_salt")),
-        )
+        return engine
+
+    @field_validator("hybrid_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> float:
+        return parse_threshold(value)
 
     @property
     def secrets(self) -> list[str]:

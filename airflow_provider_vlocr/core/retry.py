@@ -6,25 +6,27 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from .arguments import parse_flag, parse_number
 from .errors import ApiError, ConfigurationError, VlocrError
 
 T = TypeVar("T")
-RETRY_KEYS = ("max_attempts", "initial_delay", "multiplier", "max_delay", "budget_seconds", "jitter")
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(BaseModel):
     """How retryable errors are retried.
 
     ``max_attempts`` counts the first try. Delays grow ``initial_delay * multiplier**n`` up to ``max_delay``,
     with "equal jitter" (a random half of the delay). A ``Retry-After`` from the server is honoured as a floor.
-    ``budget_seconds`` caps the total time spent waiting; once spent, the last error is raised.
+    ``budget_seconds`` caps the total time spent waiting; once spent, the last error is raised. Numbers and
+    ``jitter`` may be rendered template strings.
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_attempts: int = 5
     initial_delay: float = 1.0
@@ -32,33 +34,40 @@ class RetryPolicy:
     max_delay: float = 30.0
     budget_seconds: float = 120.0
     jitter: bool = True
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    @field_validator("max_attempts", mode="before")
+    @classmethod
+    def _attempts(cls, value: Any) -> int:
+        return int(parse_number(value, "retry.max_attempts", minimum=1, integer=True))
+
+    @field_validator("initial_delay", "multiplier", "max_delay", "budget_seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any, info: ValidationInfo) -> float:
+        return parse_number(value, f"retry.{info.field_name}", minimum=0)
+
+    @field_validator("jitter", mode="before")
+    @classmethod
+    def _jitter(cls, value: Any) -> bool:
+        return bool(parse_flag(value, "retry.jitter", allow_none=False))
 
     @classmethod
-    def from_dict(cls, settings: Mapping[str, Any] | None, name: str = "retry") -> RetryPolicy:
+    def from_dict(cls, settings: Mapping[str, Any] | None) -> RetryPolicy:
         """A policy from plain data (``{"max_attempts": 5, "initial_delay": 1, …}``, templatable and
         ``expand_kwargs``-friendly); unknown keys or bad values are a ``ConfigurationError`` naming them."""
         if settings is None:
             return cls()
         if not isinstance(settings, Mapping):
-            raise ConfigurationError(f"argument {name!r} must be a dict of {', '.join(RETRY_KEYS)}")
-        unknown = sorted(set(settings) - set(RETRY_KEYS))
+            raise ConfigurationError(f"argument 'retry' must be a dict of {', '.join(cls.model_fields)}")
+        known = ", ".join(cls.model_fields)
+        unknown = sorted(set(settings) - set(cls.model_fields))
         if unknown:
-            raise ConfigurationError(f"argument {name!r}: unknown key(s) {unknown}; known: {', '.join(RETRY_KEYS)}")
-        values: dict[str, Any] = {}
-        for key, value in settings.items():
-            if key == "jitter":
-                values[key] = parse_flag(value, f"{name}.{key}", allow_none=False)
-            else:
-                integer = key == "max_attempts"
-                number = parse_number(value, f"{name}.{key}", minimum=1 if integer else 0, integer=integer)
-                values[key] = int(number) if integer else number
-        return cls(**values)
+            raise ConfigurationError(f"argument 'retry': unknown key(s) {unknown}; known: {known}")
+        return cls.model_validate(dict(settings))
 
     def delay_for(self, retry_number: int, error: VlocrError) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based)."""
         base = min(self.max_delay, self.initial_delay * (self.multiplier ** (retry_number - 1)))
-        delay = base / 2 + self.rng.uniform(0, base / 2) if self.jitter else base
+        delay = base / 2 + random.uniform(0, base / 2) if self.jitter else base
         if isinstance(error, ApiError) and error.retry_after is not None:
             delay = max(delay, error.retry_after)
         return delay

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..core.batch.cache import ResultCache
     from ..core.batch.expand import StorageLister
     from ..core.batch.items import Item
-    from ..core.batch.loading import StorageReader
+    from ..core.batch.loading import ImageLoader, StorageReader
     from ..core.batch.pipeline import BatchRun
     from ..core.batch.progress import Progress
     from ..core.engines.base import RecognitionEngine
@@ -180,17 +180,38 @@ class VehicleLicenseOcrHook(BaseHook):
         )
         return self.engine.recognize(image=image, url=url, options=options, image_name=image_name)
 
+    def loader(
+        self,
+        *,
+        url_mode: str = "auto",
+        allowed_hosts: Iterable[str] | None = None,
+        local_roots: Iterable[str] | None = None,
+        download_timeout: float | None = None,
+        storage_reader: StorageReader | None = None,
+        storage_lister: StorageLister | None = None,
+    ) -> ImageLoader:
+        """The fetch rules as an :class:`ImageLoader` for this hook's engine: URLs an engine fetches itself stay
+        URLs (under ``url_mode``), downloads use the connection's timeouts; local files only under
+        ``local_roots``; object stores through ``storage_reader``/``storage_lister``."""
+        from ..core.batch.loading import ImageLoader
+
+        return ImageLoader.build(
+            url_mode=url_mode,
+            allowed_hosts=allowed_hosts,
+            local_roots=local_roots,
+            storage_reader=storage_reader,
+            storage_lister=storage_lister,
+            engine_fetches_urls=self.engine.accepts_urls,
+            timeout=self.settings.timeout if engine_spec(self.engine_name).needs_connection else None,
+            deadline_seconds=download_timeout,
+        )
+
     def recognize_batch(
         self,
         images: Any,
         *,
+        loader: ImageLoader | None = None,
         options: RecognizeOptions | None = None,
-        url_mode: str = "auto",
-        download_allowed_hosts: Iterable[str] | None = None,
-        allowed_local_roots: Iterable[str] | None = None,
-        download_timeout: float | None = None,
-        storage_reader: StorageReader | None = None,
-        storage_lister: StorageLister | None = None,
         previous: Mapping[str, Item] | None = None,
         progress_interval: float = 5.0,
         report: Callable[[Progress], None] | None = None,
@@ -199,27 +220,16 @@ class VehicleLicenseOcrHook(BaseHook):
     ) -> BatchRun:
         """Recognise a batch (URLs, paths, object-storage URIs, bytes, dicts) with this hook's engine.
 
-        Iterate the returned :class:`BatchRun` for one plain-JSON record per item, in input order; bad items end
-        as error records naming the item and the rule. A credential or configuration failure stops the batch
-        with :class:`FatalBatchError`. URLs, local files and storage reads follow the fetch rules (see
-        :class:`ImageLoader`); folder, prefix and glob items expand to their image files (``storage_lister`` lists
-        object stores); ``previous`` holds records of an earlier try by key, which are not sent again;
-        ``cache`` answers photos seen before without a call; ``budget`` caps the billed calls.
+        Iterate the returned :class:`BatchRun` for one plain-JSON item per input, in input order; bad inputs end
+        as error items naming the input and the rule. A credential or configuration failure stops the batch
+        with :class:`FatalBatchError`. ``loader`` holds the fetch rules (:meth:`loader`; by default public URLs
+        only, no local files); folder, prefix and glob items expand to their image files; ``previous`` holds items
+        of an earlier try by key, which are not sent again; ``cache`` answers photos seen before without a call;
+        ``budget`` caps the billed calls.
         """
-        from ..core.batch.loading import ImageLoader
         from ..core.batch.pipeline import BatchSettings, recognize_batch
 
         engine, spec = self.engine, engine_spec(self.engine_name)
-        loader = ImageLoader.build(
-            url_mode=url_mode,
-            allowed_hosts=download_allowed_hosts,
-            local_roots=allowed_local_roots,
-            storage_reader=storage_reader,
-            storage_lister=storage_lister,
-            engine_fetches_urls=engine.accepts_urls,
-            timeout=self.settings.timeout if spec.needs_connection else None,
-            deadline_seconds=download_timeout,
-        )
         concurrency: int | Callable[[], int] = self.pacer.concurrency  # cloud calls follow the pacer
         if spec.concurrency is not None:  # engines on the worker's CPU: a fixed number in flight
             concurrency = self.max_concurrency or spec.concurrency
@@ -231,8 +241,9 @@ class VehicleLicenseOcrHook(BaseHook):
             fatal_errors=FATAL_ERRORS,
         )
         return recognize_batch(
-            images, engine, loader, settings, previous=previous, report=report, cache=cache, budget=budget
-        )
+            images, engine, loader or self.loader(), settings, previous=previous, report=report, cache=cache,
+            budget=budget,
+        )  # fmt: skip
 
     def pii_salt_for(self, mode: str) -> str:
         """The salt for ``redact_pii=mode``: the connection's secret ``pii_salt`` extra for ``hash``, else ``""``."""

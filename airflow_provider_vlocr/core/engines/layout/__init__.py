@@ -14,6 +14,6 @@ Pure geometry and text rules, no OCR engine here, so it is tested on its own. St
 from __future__ import annotations
 
 from .geometry import Point
-from .reading import complete_seal, label_count, parse_boxes
+from .parser import complete_seal, label_count, parse_boxes
 
 __all__ = ["Point", "complete_seal", "label_count", "parse_boxes"]

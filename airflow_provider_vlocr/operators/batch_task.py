@@ -1,0 +1,105 @@
+"""One run of the operator's batch, Airflow side: the hook for the checked arguments, the loader of its fetch
+rules, the journal/cache/budget, the items shaped as they complete, and the summary with merged vehicles."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+from ..core.batch.scheduler import BatchStopped, FatalBatchError
+from ..core.batch.shaping import ItemShaper
+from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
+from ..policies.failures import batch_failure
+from .arguments import OcrArguments
+from .batch_io import BatchState
+from .lineage import SourceFolders
+from .object_storage import ObjectStorage, list_storage, read_storage
+
+if TYPE_CHECKING:
+    from ..core.batch.items import Item
+    from ..core.batch.pipeline import BatchRun
+
+
+@dataclass
+class BatchTask:
+    """The hook, shaper and lineage sources of one try; :meth:`recognize`, then :meth:`summarize`."""
+
+    arguments: OcrArguments
+    hook: VehicleLicenseOcrHook
+    shaper: ItemShaper
+    context: Any
+    log: logging.Logger | Any
+    sources: SourceFolders
+    run: BatchRun | None = None
+
+    @classmethod
+    def start(cls, arguments: OcrArguments, context: Any, log: Any) -> BatchTask:
+        """``ConfigurationError`` when the arguments and the connection do not fit (``hash`` without a salt)."""
+        hook = VehicleLicenseOcrHook(
+            arguments.vlocr_conn_id,
+            max_concurrency=arguments.max_concurrency,
+            retry=arguments.retry,
+            engine=arguments.engine,
+            max_requests_per_second=arguments.max_requests_per_second,
+        )
+        salt = hook.pii_salt_for(arguments.redact_pii)
+        a = arguments
+        shaper = ItemShaper.for_task(context, a.records, a.merge_pages, a.redact_pii, salt)
+        return cls(arguments, hook, shaper, context, log, SourceFolders())
+
+    def recognize(self, images: Any, stack: ExitStack) -> tuple[list[Item], dict[str, Any]]:
+        """Run the batch: items go durably to the journal (``output_path``) or are collected for XCom; returns
+        them (XCom mode) and the manifest."""
+        a = self.arguments
+        state = BatchState.open(
+            self.context, stack, output_path=a.output_path, cache_path=a.cache_path, max_billed=a.max_billed_calls
+        )
+        loader = self.hook.loader(
+            **a.fetch_rules(),
+            storage_reader=partial(read_storage, obs_conn_id=a.vlocr_conn_id),  # obs:// with this connection
+            storage_lister=partial(list_storage, obs_conn_id=a.vlocr_conn_id),
+        )
+        self.run = self.hook.recognize_batch(
+            images,
+            loader=loader,
+            options=a.options,
+            progress_interval=a.progress_interval,
+            previous=state.previous,
+            cache=state.cache,
+            budget=state.budget,
+            report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
+        )
+        try:
+            items, counts = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
+        except FatalBatchError as fatal:
+            raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
+        except BatchStopped:
+            raise AirflowException("OCR batch stopped on request; answered images are recorded") from None
+        return items, state.finish(counts)
+
+    def summarize(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The summary (no personal data); merged vehicles go beside the output or to XCom ``vehicles``."""
+        assert self.run is not None
+        output_path = self.arguments.output_path
+        summary = self.run.summary(output_path=output_path, **manifest)
+        if self.arguments.merge_pages:
+            vehicles = self.shaper.vehicles()
+            summary.update(vehicles=len(vehicles), vehicles_invalid=sum(not v["record"]["valid"] for v in vehicles))
+            if output_path:
+                summary["vehicles_path"] = ObjectStorage().write_vehicles(output_path, vehicles)
+            else:
+                self.context["ti"].xcom_push(key="vehicles", value=vehicles)
+        return summary
+
+    def raise_on_failure(self) -> None:
+        """Fail the task by its failure policy (``on_error``, ``max_error_ratio``), by the failures' cause."""
+        assert self.run is not None
+        verdict = self.run.failure_verdict(self.arguments.on_error, self.arguments.max_error_ratio)
+        if verdict is not None:
+            progress = self.run.progress
+            raise batch_failure(verdict, throttled=progress.throttled_errors, transient=progress.retryable_errors)
