@@ -52,7 +52,7 @@ def emulator(workdir: Path, data: list[bytes], **config: Any) -> tuple[Any, Emul
 
 
 def run_batch(items: list[Any], **hook_args: Any) -> dict[str, Any]:
-    from airflow_provider_vlocr.core.retry import RetryPolicy
+    from airflow_provider_vlocr.core.backoff import RetryPolicy
     from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 
     fetch = {

@@ -25,13 +25,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from airflow_provider_vlocr.core.backoff import RetryPolicy  # noqa: E402
 from airflow_provider_vlocr.core.batch.inputs import ImageTask  # noqa: E402
 from airflow_provider_vlocr.core.batch.scheduler import run_batch  # noqa: E402
 from airflow_provider_vlocr.core.connection import ConnectionSettings  # noqa: E402
 from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient  # noqa: E402
 from airflow_provider_vlocr.core.models import RecognizeOptions  # noqa: E402
 from airflow_provider_vlocr.core.ratelimit import RateLimiter  # noqa: E402
-from airflow_provider_vlocr.core.retry import RetryPolicy  # noqa: E402
 from airflow_provider_vlocr.emulator.config import EmulatorConfig  # noqa: E402
 from airflow_provider_vlocr.emulator.server import connection_for  # noqa: E402
 from airflow_provider_vlocr.testing.emulator_handle import start_emulator_process  # noqa: E402

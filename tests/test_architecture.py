@@ -139,3 +139,15 @@ def test_the_checks_see_a_planted_circle_and_an_upward_import(tmp_path: Path) ->
     edges = graph(root)
     assert circles(edges) == [[f"{PACKAGE}.core.journal", f"{PACKAGE}.core.pipeline"]]
     assert upward_imports(edges) == [f"{PACKAGE}.licence.plates imports {PACKAGE}.core.pipeline"]
+
+
+def test_module_names_say_one_thing() -> None:
+    """No two modules share a name, but the hook's and the operator's, named by Airflow's provider convention."""
+    names: dict[str, list[str]] = {}
+    for module in modules():
+        if module.count("."):
+            names.setdefault(module.rpartition(".")[2], []).append(module)
+    shared = {name: paths for name, paths in names.items() if len(paths) > 1}
+    assert sorted(shared) == ["vehicle_license_ocr"], shared
+    expected = [f"{PACKAGE}.{part}.vehicle_license_ocr" for part in ("hooks", "operators")]
+    assert sorted(shared["vehicle_license_ocr"]) == expected

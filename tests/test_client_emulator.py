@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_vlocr.core.backoff import RetryPolicy
 from airflow_provider_vlocr.core.connection import ConnectionSettings
 from airflow_provider_vlocr.core.engines.huaweicloud.client import VehicleLicenseOcrClient
 from airflow_provider_vlocr.core.errors import (
@@ -22,7 +23,6 @@ from airflow_provider_vlocr.core.errors import (
     TransportError,
 )
 from airflow_provider_vlocr.core.models import RecognizeOptions
-from airflow_provider_vlocr.core.retry import RetryPolicy
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from tests.samples import BACK, FRONT, double_reading, front_reading, make_image
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_vlocr.core.backoff import RetryPolicy
 from airflow_provider_vlocr.core.batch.loading import ImageLoader
 from airflow_provider_vlocr.core.batch.pipeline import BatchSettings, failure_verdict, recognize_batch
 from airflow_provider_vlocr.core.batch.scheduler import FatalBatchError
@@ -23,7 +24,6 @@ from airflow_provider_vlocr.core.errors import (
 )
 from airflow_provider_vlocr.core.models import OcrResponse, RecognizeOptions
 from airflow_provider_vlocr.core.ratelimit import RateLimiter
-from airflow_provider_vlocr.core.retry import RetryPolicy
 from tests.samples import FRONT, front_reading, make_image
 
 

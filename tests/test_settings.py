@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_vlocr.core.backoff import RetryPolicy
 from airflow_provider_vlocr.core.connection import ConnectionSettings, parse_timeout
 from airflow_provider_vlocr.core.engines.huaweicloud.http import parse_retry_after
 from airflow_provider_vlocr.core.errors import (
@@ -21,7 +22,6 @@ from airflow_provider_vlocr.core.errors import (
     UrlFetchFailedError,
     classify_api_error,
 )
-from airflow_provider_vlocr.core.retry import RetryPolicy
 
 PASSWORD = {"login": "u", "password": "p", "extras": {"domain_name": "d"}}
 

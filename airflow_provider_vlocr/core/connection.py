@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..licence.schema import HYBRID_THRESHOLD
-from .arguments import parse_flag, parse_number
+from .checks import parse_flag, parse_number
 from .engines.huaweicloud.endpoints import DEFAULT_REGION, iam_endpoint, ocr_endpoint
 from .engines.registry import engine_spec
 from .errors import ConfigurationError

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from ..core.arguments import parse_flag, parse_side
+from ..core.backoff import RetryPolicy
+from ..core.checks import parse_flag, parse_side
 from ..core.connection import ConnectionSettings
 from ..core.engines.factory import EngineContext, build_engine
 from ..core.engines.registry import engine_spec
 from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
 from ..core.ratelimit import MAX_AUTO_CONCURRENCY, AdaptivePacer
-from ..core.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from ..core.batch.budget import CallBudget

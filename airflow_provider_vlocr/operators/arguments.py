@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..core.arguments import parse_choice, parse_flag, parse_number, shown
+from ..core.backoff import RetryPolicy
+from ..core.checks import parse_choice, parse_flag, parse_number, shown
 from ..core.errors import ConfigurationError
 from ..core.models import RecognizeOptions
-from ..core.retry import RetryPolicy
 from ..licence.schema import BODY_OPTIONS, ON_ERROR_MODES, REDACTION_MODES, URL_MODES
 
 NUMBERS = {  # name: (minimum, integer); None always means the default (derived, unlimited)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..arguments import label_of
+from ..checks import label_of
 from ..errors import ImageValidationError
 from ..fetch.localfiles import ROOTS_ARGUMENT, file_uri_path
 from .inputs import LOCAL_SCHEMES, as_list, is_http, storage_scheme

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ...licence.schema import SIDES, URL_MODES
-from ..arguments import label_of
+from ..checks import label_of
 from ..errors import ConfigurationError, ImageValidationError
 from ..fetch.netpolicy import is_intranet_host
 

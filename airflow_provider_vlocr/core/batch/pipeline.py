@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from ..backoff import RetryPolicy
 from ..engines.base import RecognitionEngine
 from ..errors import ImageValidationError
 from ..models import OcrResponse, RecognizeOptions, VehicleLicenseResult
-from ..retry import RetryPolicy
 from .budget import CallBudget
 from .cache import ResultCache
 from .expand import expand_items

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..backoff import RetryPolicy
 from ..errors import VlocrError
 from ..models import OcrResponse
-from ..retry import RetryPolicy
 from .inputs import ImageTask
 from .progress import Progress
 

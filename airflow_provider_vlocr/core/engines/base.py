@@ -9,11 +9,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..arguments import label_of
+from ..backoff import RetryPolicy
+from ..checks import label_of
 from ..errors import ApiError, ConfigurationError, ImageValidationError
 from ..images import check_image
 from ..models import OcrResponse, RecognizeOptions
-from ..retry import RetryPolicy
 from .confidence import DOUBTFUL_BELOW, doubtful, field_confidence
 from .reading import LicenseReading, shape_result
 

@@ -12,9 +12,9 @@ from ..errors import ConfigurationError
 from .registry import ENGINES, EngineSpec
 
 if TYPE_CHECKING:
+    from ..backoff import RetryPolicy
     from ..connection import ConnectionSettings
     from ..ratelimit import RateLimiter
-    from ..retry import RetryPolicy
     from .base import RecognitionEngine
 
 

@@ -21,10 +21,10 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ...licence.schema import HYBRID_THRESHOLD
+from ..backoff import RetryPolicy
 from ..batch.metered import MeteredCall
 from ..errors import FATAL_ERRORS, ApiError, BudgetExhaustedError, InvalidRequestError
 from ..models import Escalation, OcrResponse, RecognizeOptions
-from ..retry import RetryPolicy
 from .base import RecognitionEngine, prepare_call
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .... import __version__
+from ...backoff import RetryPolicy
 from ...connection import ConnectionSettings
 from ...errors import (
     ApiError,
@@ -25,7 +26,6 @@ from ...errors import (
 from ...images import check_image, encode_image
 from ...models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
 from ...ratelimit import RateLimiter
-from ...retry import RetryPolicy
 from ..base import prepare_call
 from ..factory import EngineContext
 from .auth import VlocrAuth, build_auth

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from .arguments import parse_flag, parse_number
+from .checks import parse_flag, parse_number
 from .errors import ApiError, ConfigurationError, VlocrError
 
 T = TypeVar("T")
