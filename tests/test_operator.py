@@ -182,6 +182,41 @@ def test_records_merged_pages_and_pii_redaction(
         assert secret not in json.dumps(list(xcoms.values()), ensure_ascii=False)
 
 
+def test_merged_vehicles_are_the_same_in_any_input_order(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    """Three vehicles' pages (one front without its back), shuffled three ways: the same vehicles every time, each
+    front with its own back, the lone front reported unpaired."""
+    import random
+
+    from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading
+    from tests.samples import BACK
+
+    images = []
+    for n, plate in enumerate(("鄂E3887K", "京A12345", "豫B36766")):
+        pages = [("front", FRONT), ("back", BACK)] if n < 2 else [("front", FRONT)]  # 豫B36766's back is missing
+        for page, fields in pages:
+            image = make_image(820 + 2 * n + (page == "back"))
+            vlocr_emulator.add_answer(image, LicenseReading(**{page: PageReading(fields={**fields, "number": plate})}))
+            (tmp_path / f"v{n}-{page}.png").write_bytes(image)
+            images.append({"path": str(tmp_path / f"v{n}-{page}.png"), "side": page})
+    runs = []
+    for seed in (1, 2, 3):
+        random.Random(seed).shuffle(images)
+        state, xcoms = run_dag("vlocr_test_records", {"images": images}, file="vlocr_test_batch.py")
+        assert state == "success"
+        runs.append([(v["plate"], v["sources"], v["paired"]) for v in xcoms[("ocr_records", "vehicles", -1)]])
+    assert runs[0] == runs[1] == runs[2]
+    by_plate = {plate: (sources, paired) for plate, sources, paired in runs[0]}
+    assert set(by_plate) == {"鄂E3887K", "京A12345", "豫B36766"}
+    for plate, (sources, paired) in by_plate.items():
+        n = ("鄂E3887K", "京A12345", "豫B36766").index(plate)
+        expected = {f"v{n}-front.png", f"v{n}-back.png"} if n < 2 else {f"v{n}-front.png"}
+        assert {Path(s).name for s in sources.values()} == expected
+        assert paired is (n < 2)
+    assert vlocr_emulator.counters()["ocr_billed"] == 15  # five images, three runs
+
+
 def test_token_expiry_mid_batch_one_refresh_no_lost_image(
     vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
 ) -> None:

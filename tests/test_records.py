@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import string
 from datetime import date
 from pathlib import Path
@@ -267,26 +268,65 @@ def test_pii_redaction() -> None:
         redact(FRONT, "shred")
 
 
-def test_pairing_by_plate_and_by_adjacency() -> None:
+def test_pairing_by_plate_then_by_a_one_character_misread() -> None:
     from airflow_provider_vlocr.licence import pair_pages
 
     other_front = dict(FRONT, number="京A12345")
-    misread_back = dict(BACK, number="鄂E3887X")
+    misread_back = dict(BACK, number="鄂E3887X")  # one character from FRONT's plate
     vehicles = pair_pages(
         [
             ("b1.png", "back", BACK),
             ("f2.png", "front", other_front),
             ("f1.png", "front", FRONT),  # pairs with b1 by plate
-            ("b3.png", None, misread_back),  # follows a vehicle that already has both pages: alone
+            ("b3.png", None, misread_back),  # f1 has its matching back: b3 stays alone
         ]
     )
-    assert [v.sources for v in vehicles] == [
-        {"back": "b1.png", "front": "f1.png"},
-        {"front": "f2.png"},
-        {"back": "b3.png"},
+    assert [(v.sources, v.paired) for v in vehicles] == [
+        ({"front": "f2.png"}, False),  # sorted by plate: 京A12345, 鄂E3887K, 鄂E3887X
+        ({"front": "f1.png", "back": "b1.png"}, True),
+        ({"back": "b3.png"}, False),
     ]
-    # A lone front directly followed by a lone back pairs even when the plates were read differently.
+    # A lone front and a lone back whose plates differ by one character pair; the record says they disagree.
     vehicles = pair_pages([("f.png", "front", FRONT), ("b.png", "back", misread_back)])
     assert len(vehicles) == 1 and vehicles[0].sources == {"front": "f.png", "back": "b.png"}
     record = to_record(vehicles[0].combined())
     assert "plate.pages_disagree" in {f.code for f in record.findings}
+    # Two backs one character away from the same front: ambiguous, so nothing pairs.
+    twice = dict(BACK, number="鄂E3887Y")
+    vehicles = pair_pages([("f.png", "front", FRONT), ("b.png", "back", misread_back), ("c.png", "back", twice)])
+    assert [v.paired for v in vehicles] == [False, False, False]
+
+
+PLATES = ("鄂E3887K", "京A12345", "沪B0C123", "粤BD12345", "豫B36766")
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(PLATES), st.booleans(), st.booleans()), min_size=1, max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_pairing_does_not_depend_on_input_order(
+    vehicles: list[tuple[str, bool, bool]], rng: random.Random
+) -> None:
+    """Shuffled pages give the same vehicles; a page never pairs with another plate while its own is there."""
+    from airflow_provider_vlocr.licence import pair_pages
+
+    pages = []
+    for n, (plate, has_front, has_back) in enumerate(vehicles):
+        if has_front:
+            pages.append((f"v{n}_front.png", "front", dict(FRONT, number=plate)))
+        if has_back:
+            pages.append((f"v{n}_back.png", None, dict(BACK, number=plate)))  # side detected from its fields
+    expected = [(v.plate, v.sources) for v in pair_pages(pages)]
+    for _ in range(3):
+        rng.shuffle(pages)
+        assert [(v.plate, v.sources) for v in pair_pages(pages)] == expected
+    for vehicle in pair_pages(pages):
+        plates = {page.get("number") for page in vehicle.pages.values()}
+        assert len(plates) == 1  # these plates are never one character apart: only exact matches pair
+        if not vehicle.paired:  # alone only when no partner with its plate is left over
+            mine = next(iter(vehicle.pages))
+            other = "back" if mine == "front" else "front"
+            lone = [v for v in pair_pages(pages) if not v.paired and v.plate == vehicle.plate and other in v.pages]
+            assert lone == []
+    placed = sorted(source for vehicle in pair_pages(pages) for source in vehicle.sources.values())
+    assert placed == sorted(source for source, _, _ in pages)  # every page in exactly one vehicle

@@ -89,7 +89,11 @@ class BatchTask:
         summary = self.run.summary(output_path=output_path, **manifest)
         if self.arguments.merge_pages:
             vehicles = self.shaper.vehicles()
-            summary.update(vehicles=len(vehicles), vehicles_invalid=sum(not v["record"]["valid"] for v in vehicles))
+            summary.update(
+                vehicles=len(vehicles),
+                vehicles_invalid=sum(not v["record"]["valid"] for v in vehicles),
+                vehicles_unpaired=sum(not v["paired"] for v in vehicles),  # a page whose partner is not here
+            )
             if output_path:
                 summary["vehicles_path"] = ObjectStorage().write_vehicles(output_path, vehicles)
             else:

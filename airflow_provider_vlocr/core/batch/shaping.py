@@ -62,7 +62,7 @@ class ItemShaper:
                 doubtful += [name for name in page_doubtful if name not in doubtful]
             combined = {"result": vehicle.combined(), "field_confidence": scores, "doubtful_fields": doubtful}
             record = to_record(combined, as_of=self.as_of).model_dump(mode="json")
-            entry = {"plate": vehicle.plate, "sources": vehicle.sources, "record": record}
+            entry = {"plate": vehicle.plate, "sources": vehicle.sources, "paired": vehicle.paired, "record": record}
             out.append(redact(entry, self.redact_pii, salt=self.salt))
         return out
 
