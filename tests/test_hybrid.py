@@ -85,6 +85,8 @@ def test_a_doubtful_reading_is_replaced_by_the_cloud_answer(cloud: EmulatorHandl
         k: v for k, v in sample.truth.items() if k != "issuing_authority"
     }
     assert response.field_confidence == {}  # the cloud's answer carries no confidence
+    doubt = response.escalation.doubtful_fields  # ... and the escalation keeps the offline doubt it settled
+    assert doubt and all(0.0 <= score < 1.0 for score in doubt.values()) and set(doubt) <= set(sample.truth)
 
 
 def test_escalation_reasons_name_missing_and_doubtful_fields() -> None:

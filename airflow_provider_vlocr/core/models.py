@@ -140,7 +140,8 @@ class Escalation(BaseModel):
 
     ``outcome``: ``cloud`` (answered, billed), ``cloud_cached`` (a cloud answer from the cache, not billed),
     ``budget`` (the budget was spent: the offline result stands), ``cloud_error`` (the cloud refused this image:
-    the offline result stands, ``error`` says why).
+    the offline result stands, ``error`` says why). ``doubtful_fields`` keeps the offline confidence of the fields that
+    made it escalate (under the threshold), also when the cloud's answer replaced them (it carries no confidence).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -148,6 +149,7 @@ class Escalation(BaseModel):
     reasons: list[str]
     outcome: Literal["cloud", "cloud_cached", "budget", "cloud_error"]
     error: str | None = None
+    doubtful_fields: dict[str, float] = {}
 
 
 class OcrResponse(BaseModel):

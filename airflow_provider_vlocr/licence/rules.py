@@ -19,7 +19,7 @@ from .normalise import (
 )
 from .plates import battery_electric, check_plate
 from .record import Finding, Severity, VehicleRecord
-from .schema import BACK_FIELDS, FRONT_FIELDS
+from .schema import BACK_FIELDS, FRONT_FIELDS, REQUIRED_FIELDS
 from .vin import VIN_RE, check_digit, check_digit_ok, model_year, repair
 
 FRONT_KEYS = FRONT_FIELDS
@@ -129,6 +129,7 @@ class _Rules:
         self.dates(register, issue, valid_until, scrapping)
         self.masses(masses, passengers)
         self.consistency(plate, kind, passengers)
+        self.required(pages)
         status = self.raw.get("status")
         return VehicleRecord(
             raw=dict(self.raw),
@@ -168,6 +169,14 @@ class _Rules:
             as_of=self.as_of,
             findings=self.findings,
         )
+
+    def required(self, pages: list[str]) -> None:
+        """Every field the pages read always carry (``REQUIRED_FIELDS``): an error-level finding for each one
+        missing, so a record without its plate is never valid."""
+        wanted = [name for page in pages for name in REQUIRED_FIELDS.get(page, ())]
+        for name in dict.fromkeys(wanted):
+            if not self.text(name):
+                self.add(name, "field.missing", "error", f"{name} is missing: every {'/'.join(pages)} page has one")
 
     # -- typed values ------------------------------------------------------------------------------------
     def date_field(self, key: str) -> date | None:

@@ -60,6 +60,13 @@ BACK_FIELDS: tuple[str, ...] = (
     "code_number",
     "energy_type",
 )
+# What every paper page prints, whatever the vehicle: a page read without one of these is not a valid record (an
+# error-level finding names each one missing). Masses, passengers and remarks may be "--" or blank on real cards.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "front": ("number", "vehicle_type", "name", "address", "use_character", "model", "vin", "engine_no",
+              "register_date", "issue_date"),
+    "back": ("number", "file_no", "dimension"),
+}  # fmt: skip
 ELECTRONIC_FIELDS: tuple[str, ...] = ("color", "mandatory_scrapping_date", "status")
 MASS_FIELDS: tuple[str, ...] = ("gross_mass", "unladen_mass", "approved_load", "traction_mass")
 

@@ -143,12 +143,14 @@ class HybridEngine:
     ) -> OcrResponse:
         """The cloud's answer (cached or billed); the offline result when the budget is spent or the cloud
         refuses this image; retryable and fatal errors propagate (the pipeline re-queues or stops)."""
+        confidence = local.field_confidence if local is not None else {}
+        doubt = {name: score for name, score in confidence.items() if score < self.threshold}  # why it escalated
         image = source.get("image")
         key = self.metered.cache_key(image, CLOUD, options) if image is not None else None
         hit = self.metered.cached(key)
         if hit is not None:
             cached = OcrResponse.model_validate({"result": hit["result"], "request_id": hit.get("request_id")})
-            return _as_hybrid(cached, Escalation(reasons=reasons, outcome="cloud_cached"))
+            return _as_hybrid(cached, Escalation(reasons=reasons, doubtful_fields=doubt, outcome="cloud_cached"))
         try:
             answer = self.metered.call(
                 lambda: self.cloud.recognize(**source, options=options, image_name=name, retry=retry),
@@ -160,14 +162,15 @@ class HybridEngine:
             if local is None:
                 assert unreadable is not None
                 raise unreadable from None
-            return _as_hybrid(local, Escalation(reasons=reasons, outcome="budget"))
+            return _as_hybrid(local, Escalation(reasons=reasons, doubtful_fields=doubt, outcome="budget"))
         except ApiError as error:
             refused = not error.retryable and not isinstance(error, FATAL_ERRORS)
             if not refused or local is None:
                 raise
             code = error.error_code or type(error).__name__
-            return _as_hybrid(local, Escalation(reasons=reasons, outcome="cloud_error", error=code))
-        return _as_hybrid(answer, Escalation(reasons=reasons, outcome="cloud"))
+            escalation = Escalation(reasons=reasons, doubtful_fields=doubt, outcome="cloud_error", error=code)
+            return _as_hybrid(local, escalation)
+        return _as_hybrid(answer, Escalation(reasons=reasons, doubtful_fields=doubt, outcome="cloud"))
 
     def close(self) -> None:
         self.cloud.close()
@@ -193,8 +196,8 @@ def _as_hybrid(response: OcrResponse, escalation: Escalation | None) -> OcrRespo
         "escalation": escalation,
         "billed": escalation is not None and escalation.outcome == "cloud",
     }
-    if from_cloud:
-        update.update(field_confidence={}, doubtful_fields=[])  # the cloud's answer carries no confidence
+    if from_cloud:  # the cloud's answer carries no confidence; the escalation keeps the offline doubt it settled
+        update.update(field_confidence={}, doubtful_fields=[])
     return response.model_copy(update=update)
 
 
