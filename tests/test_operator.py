@@ -217,6 +217,39 @@ def test_merged_vehicles_are_the_same_in_any_input_order(
     assert vlocr_emulator.counters()["ocr_billed"] == 15  # five images, three runs
 
 
+def test_a_rerun_under_other_output_options_reshapes_and_never_reuses_stale_output(
+    vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
+) -> None:
+    """The same output_path re-run with redact_pii="mask": every answer is re-shaped from the journal (nothing
+    billed again) and no owner name is left in the output; then back to "none": a masked name cannot be unmasked,
+    so the images are recognised again, never passed through masked."""
+    from tests.samples import back_reading
+
+    front, back = make_image(840), make_image(841)
+    vlocr_emulator.add_answer(front, front_reading())
+    vlocr_emulator.add_answer(back, back_reading())
+    (tmp_path / "f.png").write_bytes(front)
+    (tmp_path / "b.png").write_bytes(back)
+    images = [{"path": str(tmp_path / "f.png"), "side": "front"}, {"path": str(tmp_path / "b.png"), "side": "back"}]
+    output = tmp_path / "out" / "licences.jsonl"
+    conf: dict[str, Any] = {"images": images, "output_path": str(output)}
+    outputs, billed = [], []
+    for redaction in ("none", "mask", "none"):
+        state, xcoms = run_dag("vlocr_test_records", {**conf, "redact_pii": redaction}, file="vlocr_test_batch.py")
+        assert state == "success"
+        billed.append(xcoms[("ocr_records", "summary", -1)]["billed"])
+        vehicles = output.parent / "licences.vehicles.jsonl"
+        outputs.append(output.read_text(encoding="utf-8") + vehicles.read_text(encoding="utf-8"))
+    assert FRONT["name"] in outputs[0] and FRONT["address"] in outputs[0]
+    for secret in (FRONT["name"], FRONT["address"]):
+        assert secret not in outputs[1]  # neither in the items nor in the merged vehicles
+    masked = [json.loads(line) for line in outputs[1].splitlines()][:2]  # the items; then the vehicle
+    assert [item["shaped_as"]["redact_pii"] for item in masked] == ["mask", "mask"]
+    assert masked[0]["record"]["owner_name"] == "穆**" and all(item.get("reshaped") for item in masked)
+    assert FRONT["name"] in outputs[2]  # recognised again, not the masked answer passed through
+    assert billed == [2, 0, 2] and vlocr_emulator.counters()["ocr_billed"] == 4  # a mask cannot be undone
+
+
 def test_token_expiry_mid_batch_one_refresh_no_lost_image(
     vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
+from ..core.batch.resume import reusable, shaped_as
 from ..core.batch.scheduler import BatchStopped, FatalBatchError
 from ..core.batch.shaping import ItemShaper
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
@@ -59,6 +60,13 @@ class BatchTask:
         state = BatchState.open(
             self.context, stack, output_path=a.output_path, cache_path=a.cache_path, max_billed=a.max_billed_calls
         )
+        previous = reusable(state.previous, self.hook.engine.name, a.options, shaped_as(a.records, a.redact_pii))
+        if previous.reshaped or previous.again:
+            self.log.warning(
+                "%s: %d earlier answer(s) re-shaped for this try's options, %d made under other options (engine, API "
+                "options, or a redaction that cannot be undone) and recognised again", a.output_path,
+                previous.reshaped, previous.again,
+            )  # fmt: skip
         loader = self.hook.loader(
             **a.fetch_rules(),
             storage_reader=partial(read_storage, obs_conn_id=a.vlocr_conn_id),  # obs:// with this connection
@@ -69,7 +77,7 @@ class BatchTask:
             loader=loader,
             options=a.options,
             progress_interval=a.progress_interval,
-            previous=state.previous,
+            previous=previous.items,
             cache=state.cache,
             budget=state.budget,
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),

@@ -68,15 +68,16 @@ with DAG(
     schedule=None,
     catchup=False,
     render_template_as_native_obj=True,
-    params={"images": [], "redact_pii": "none"},
+    params={"images": [], "redact_pii": "none", "output_path": None, "records": True},
     tags=["vlocr-test"],
 ) as records_dag:
     VehicleLicenseOcrOperator(
         task_id="ocr_records",
         images="{{ params.images }}",
-        records=True,
+        records="{{ params.records }}",
         merge_pages=True,
         redact_pii="{{ params.redact_pii }}",
+        output_path="{{ params.output_path }}",
         max_error_ratio=1.0,
         **ALLOWED,
     )

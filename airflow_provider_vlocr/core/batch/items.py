@@ -47,6 +47,9 @@ class Item(TypedDict, total=False):
     duplicate_of: str | None  # the key of the same image earlier in the batch (recognised once)
     try_number: int
     record: dict[str, Any]  # the validated VehicleRecord, when asked for
+    answer_key: str  # the engine and the options it was answered under (resume.answer_key)
+    shaped_as: dict[str, Any]  # how it left the task: records, redaction (resume.shaped_as)
+    reshaped: bool  # an earlier try's answer, shaped again for this try's options
 
 
 class ItemOutcome(StrEnum):

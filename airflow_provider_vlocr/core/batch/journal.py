@@ -198,7 +198,7 @@ def write_items(items: Iterable[Item], journal: Journal | None, seen: Callable[[
         seen(item)
         if journal is None:
             collected.append(item)
-        elif not item.get("resumed"):
+        elif not item.get("resumed") or item.get("reshaped"):  # a re-shaped answer replaces its old line
             journal.append(item)
     return sorted(collected, key=lambda item: item["index"])
 

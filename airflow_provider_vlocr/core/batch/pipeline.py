@@ -28,6 +28,7 @@ from .loading import ImageLoader
 from .manifest import failure_verdict, summary
 from .metered import MeteredCall
 from .progress import Progress
+from .resume import answer_key
 from .scheduler import FatalBatchError, Finished, run_batch
 
 SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)  # the engine tries once; the scheduler re-queues retryable failures
@@ -107,8 +108,11 @@ class Recognizer:
     options: RecognizeOptions
     metered: MeteredCall
 
+    def options_for(self, task: ImageTask) -> RecognizeOptions:
+        return self.options.model_copy(update={"side": task.side}) if task.side else self.options
+
     def __call__(self, task: ImageTask) -> OcrResponse:
-        options = self.options.model_copy(update={"side": task.side}) if task.side else self.options
+        options = self.options_for(task)
         loaded = self.loader.load(task)
         key = self.metered.cache_key(loaded, self.engine.name, options)
         hit = self.metered.cached(key)
@@ -144,9 +148,10 @@ def recognize_batch(
     stopped = threading.Event()
     metered = MeteredCall(cache, budget)
     engine = engine.for_batch(budget=budget, cache=cache)
+    recognizer = Recognizer(engine, loader, settings.options, metered)
     finished = run_batch(
         plan.unique,
-        Recognizer(engine, loader, settings.options, metered),
+        recognizer,
         total=len(plan.unique),
         max_concurrency=settings.concurrency,
         retry=settings.retry,
@@ -161,7 +166,8 @@ def recognize_batch(
         try:
             yield from known_items(plan, previous, progress)
             for done in finished:
-                yield from finished_items(done, plan, progress, engine.billed)
+                answer = answer_key(engine.name, recognizer.options_for(done.task))
+                yield from finished_items(done, plan, progress, engine.billed, answer)
         finally:
             loader.policy.pool.close()  # kept-alive download connections end with the batch
 
@@ -179,9 +185,12 @@ def known_items(plan: BatchPlan, previous: Mapping[str, Item], progress: Progres
             yield cast(Item, {**previous[plan.keys[entry.index]], "index": entry.index, "resumed": True})
 
 
-def finished_items(done: Finished, plan: BatchPlan, progress: Progress, billed_engine: bool) -> Iterator[Item]:
+def finished_items(
+    done: Finished, plan: BatchPlan, progress: Progress, billed_engine: bool, answer: str
+) -> Iterator[Item]:
     """The item of a recognised (or failed) image, then one for each later input of the same image."""
     item = finished_item(done, plan.keys[done.task.index])
+    item["answer_key"] = answer
     answered_billed = done.response is not None and done.response.billed
     if item["status"] == "ok" and not item.get("cached") and (answered_billed or billed_engine):
         item["billed"] = True

@@ -11,6 +11,7 @@ from typing import Any
 from ...licence.pairing import pair_pages
 from ...licence.pii import redact
 from ...licence.rules import confidence_of, to_record
+from .resume import shaped_as
 
 
 @dataclass
@@ -38,7 +39,8 @@ class ItemShaper:
         return cls(records, merge_pages, redact_pii, salt, run_date(context), try_number_of(context))
 
     def shape(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """The item with its record (when asked), redacted."""
+        """The item with its record (when asked), redacted, saying how it was shaped (an earlier try's item that
+        was shaped otherwise comes ``reshaped``, its old record removed)."""
         shaped = dict(item) if item.get("resumed") else {**item, "try_number": self.try_number}
         if shaped.get("status") == "ok" and "result" in shaped:
             if self.merge_pages:
@@ -46,6 +48,7 @@ class ItemShaper:
                 self.confidence[shaped["source"]] = confidence_of(shaped)
             if self.records and "record" not in shaped:
                 shaped["record"] = to_record(shaped, as_of=self.as_of).model_dump(mode="json")
+        shaped["shaped_as"] = shaped_as(self.records, self.redact_pii)
         redacted: dict[str, Any] = redact(shaped, self.redact_pii, salt=self.salt)
         return redacted
 

@@ -1,0 +1,54 @@
+"""What the items of an earlier try may be reused for. Resume never reuses output shaped under other options: an
+answer counts only for the same engine and API options (``answer_key``); an item shaped otherwise (records,
+redaction: ``shaped_as``) is re-shaped from what was stored when that is possible, and recognised again when not
+(a masked name cannot be unmasked)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import RecognizeOptions
+from .items import Item
+
+
+def answer_key(engine: str, options: RecognizeOptions) -> str:
+    """The identity of an answer: the engine and every option that changes it."""
+    text = json.dumps({"engine": engine, **options.body_fields()}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def shaped_as(records: bool, redact_pii: str) -> dict[str, Any]:
+    """How an item was shaped when it left the task (stored with it)."""
+    return {"records": records, "redact_pii": redact_pii}
+
+
+@dataclass
+class Resumable:
+    """Earlier ``ok`` items by key that this try passes through, and what became of the others."""
+
+    items: dict[str, Item] = field(default_factory=dict)
+    reshaped: int = 0  # stored unredacted (or only with a record more): shaped again, not billed
+    again: int = 0  # answered under other options, or shaped in a way that cannot be undone: recognised again
+
+
+def reusable(previous: Mapping[str, Item], engine: str, options: RecognizeOptions, shape: dict[str, Any]) -> Resumable:
+    """Sort ``previous`` (the journal's last ``ok`` item per key) by what this try may do with each."""
+    found = Resumable()
+    for key, item in previous.items():
+        side = item.get("side") or options.side
+        stored: dict[str, Any] = dict(item.get("shaped_as") or {})
+        if item.get("answer_key") != answer_key(engine, options.model_copy(update={"side": side})) or not stored:
+            found.again += 1
+        elif stored == shape:
+            found.items[key] = item
+        elif stored.get("redact_pii") == shape["redact_pii"] or stored.get("redact_pii") == "none":
+            bare = {name: value for name, value in item.items() if name not in ("record", "shaped_as")}
+            found.items[key] = Item(**bare, reshaped=True)  # type: ignore[typeddict-item]
+            found.reshaped += 1
+        else:
+            found.again += 1
+    return found
