@@ -21,6 +21,7 @@ from airflow_provider_vlocr.core.errors import ConfigurationError
 from airflow_provider_vlocr.core.models import OcrResponse, RecognizeOptions
 from airflow_provider_vlocr.emulator.config import EmulatorConfig
 from airflow_provider_vlocr.emulator.server import EmulatorServer
+from airflow_provider_vlocr.licence.schema import HYBRID_THRESHOLD
 from airflow_provider_vlocr.operators.object_storage import ObjectStorage
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
 from airflow_provider_vlocr.testing.licence_generator import Sample, fonts_available, generate
@@ -70,6 +71,22 @@ def test_a_confident_reading_stays_offline(cloud: EmulatorHandle, samples: dict[
     assert set(response.field_engines.values()) == {"local"}
     assert response.result.to_api_dict() == local.result.to_api_dict()
     assert response.field_confidence == local.field_confidence
+
+
+def test_a_back_page_without_a_side_is_judged_as_the_back_page_it_is(
+    cloud: EmulatorHandle, samples: dict[str, Sample]
+) -> None:
+    """side=None: the offline engine detects the page; a confident back page bills nothing, and a doubtful one is
+    asked of the cloud as a back page (the API would read a front page and refuse it)."""
+    cloud.reset()
+    sample = samples["v000_back_clean.png"]
+    confident = hybrid(cloud, HYBRID_THRESHOLD).recognize(image=sample.image, options=RecognizeOptions())
+    assert confident.escalation is None and confident.side == "back" and cloud.billed(sample.image) == 0
+    doubtful = hybrid(cloud, 1.0).recognize(image=sample.image, options=RecognizeOptions())
+    assert doubtful.escalation is not None and doubtful.escalation.outcome == "cloud"
+    assert not any(reason.startswith("missing vehicle_type") for reason in doubtful.escalation.reasons)
+    assert doubtful.side == "back" and doubtful.result.file_no == sample.truth["file_no"]
+    assert cloud.billed(sample.image) == 1
 
 
 def test_a_doubtful_reading_is_replaced_by_the_cloud_answer(cloud: EmulatorHandle, samples: dict[str, Sample]) -> None:

@@ -163,6 +163,9 @@ class OcrResponse(BaseModel):
     elapsed_ms: float | None = None
     attempts: int = 1
     cached: bool = False  # answered from the result cache: not sent, not billed
+    # The page read: the side asked, or (offline and hybrid engines, side not given) the page they detected;
+    # None from the cloud engine when no side was asked (the API reads a front page).
+    side: Side | None = None
     # Local engines only (the cloud API returns no per-field confidence): each top-level field's confidence in
     # [0, 1], and the fields below the engine's doubt threshold. Beside the API's result, never inside it.
     field_confidence: dict[str, float] = Field(default_factory=dict)

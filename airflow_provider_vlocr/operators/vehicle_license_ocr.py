@@ -26,7 +26,9 @@ class VehicleLicenseOcrOperator(BaseOperator):
         "side", "id"}``; one item, a list or an XComArg. An item ending in ``/`` or holding ``*``/``?`` expands to
         the image files it names. Untrusted: fetched only as the allow-lists permit.
     :param vlocr_conn_id: the ``vlocr`` connection (credentials, region, engine).
-    :param side: ``front``, ``back`` or ``double_side`` for items that do not say; ``None``: the API's default.
+    :param side: ``front``, ``back`` or ``double_side`` for items that do not say. ``None``: the offline and hybrid
+        engines detect the page (the hybrid engine asks the cloud about the page it saw); the cloud engine reads a
+        front page, the API's default.
     :param return_issuing_authority: ask for the issuing authority (default True); booleans may be rendered strings.
     :param return_text_location: ask for the text locations.
     :param recognize_electronic_license: ask for electronic licences too.

@@ -216,7 +216,7 @@ def finished_item(done: Finished, key: str) -> Item:
         "source": task.source,
         "id": task.id,
         "key": key,
-        "side": task.side,
+        "side": task.side or response.side,  # the side asked, else the page the engine detected
         "status": "ok",
         "result": response.result.to_api_dict(),
         "request_id": response.request_id,

@@ -132,6 +132,7 @@ class ReadingEngine(ABC):
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             field_confidence=confidence,
             doubtful_fields=doubtful(confidence, self.doubtful_below),
+            side=options.side,
         )
 
     def for_batch(self, *, budget: CallBudget | None, cache: ResultCache | None) -> ReadingEngine:

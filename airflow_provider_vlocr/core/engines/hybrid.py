@@ -46,7 +46,7 @@ LOCAL_MEMO_SIZE = 64  # offline readings kept while their escalation may be retr
 def escalation_reasons(response: OcrResponse, options: RecognizeOptions, threshold: float) -> list[str]:
     """Why an offline result needs the cloud: missing fields and fields under ``threshold`` (empty: it does not)."""
     result = response.result.to_api_dict()
-    side = options.side or "front"
+    side = options.side or response.side or "front"  # the page asked, else the page the offline engine saw
     pages = ("front", "back") if side == "double_side" else (side,)
     wanted = [name for page in pages for name in EXPECTED[page]]
     if options.return_issuing_authority and "front" in pages:
@@ -106,6 +106,8 @@ class HybridEngine:
                 return _as_hybrid(local, None)
         else:
             reasons = [f"local unreadable: {unreadable}"]
+        if options.side is None and local is not None:  # ask the cloud about the page the offline engine saw
+            options = options.model_copy(update={"side": local.side})
         cloud = self._ask_cloud(source, options, name, retry, reasons, local, unreadable)
         self._forget(memo_key)
         return cloud

@@ -254,6 +254,7 @@ class VehicleLicenseOcrClient:
             engine=self.name,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             attempts=attempts,
+            side=options.side,
         )
 
     def check_credentials(self) -> str:
