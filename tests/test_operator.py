@@ -250,6 +250,39 @@ def test_a_rerun_under_other_output_options_reshapes_and_never_reuses_stale_outp
     assert billed == [2, 0, 2] and vlocr_emulator.counters()["ocr_billed"] == 4  # a mask cannot be undone
 
 
+def test_the_summary_lists_what_needs_review_as_json(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A good page, a page whose VIN fails its check digit and a missing file: the summary (JSON in the log and in
+    XCom) counts and lists the two that need a person, by field and reason, with no personal data."""
+    from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading
+
+    good, broken = make_image(850), make_image(851)
+    vlocr_emulator.add_answer(good, front_reading())
+    vin = FRONT["vin"]
+    bad_vin = vin[:8] + ("1" if vin[8] != "1" else "2") + vin[9:]
+    vlocr_emulator.add_answer(broken, LicenseReading(front=PageReading(fields={**FRONT, "vin": bad_vin})))
+    for name, image in (("good.png", good), ("broken.png", broken)):
+        (tmp_path / name).write_bytes(image)
+    images = [{"path": str(tmp_path / name), "side": "front"} for name in ("good.png", "broken.png", "gone.png")]
+    state, xcoms = run_dag("vlocr_test_records", {"images": images}, file="vlocr_test_batch.py")
+    assert state == "success"
+    summary = xcoms[("ocr_records", "summary", -1)]
+    assert summary["needs_review"] == 2 and summary["review_truncated"] is False
+    reasons = {Path(entry["source"]).name: entry["reasons"] for entry in summary["review"]}
+    assert {"field": "vin", "reason": "vin.check_digit"} in reasons["broken.png"]
+    assert reasons["gone.png"][0]["reason"].startswith("failed: ")
+    assert "good.png" not in reasons
+    out = capsys.readouterr().out
+    logged, _ = json.JSONDecoder().raw_decode(out, out.rindex("OCR summary: ") + len("OCR summary: "))
+    assert logged["needs_review"] == 2 and logged["review"] == summary["review"]  # the log line is JSON
+    assert FRONT["name"] not in json.dumps(summary, ensure_ascii=False)
+
+
 def test_token_expiry_mid_batch_one_refresh_no_lost_image(
     vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
 ) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 MANIFEST_KEYS = ("total", "ok", "error", "outcomes", "billed", "try_number", "engine", "output_path", "results",
-                 "vehicles", "vehicles_invalid", "vehicles_unpaired", "vehicles_path")  # fmt: skip
+                 "vehicles", "vehicles_invalid", "vehicles_unpaired", "vehicles_path", "needs_review", "doubtful",
+                 "escalated", "cloud_errors")  # fmt: skip
 
 
 def manifest_extra(summary: dict[str, Any]) -> dict[str, Any]:

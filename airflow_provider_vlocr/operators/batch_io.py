@@ -59,21 +59,25 @@ class BatchState:
         stack.callback(state.save_spent)
         return state
 
-    def write(self, items: Any) -> tuple[list[Item], dict[str, int]]:
-        """Journal (or collect) the items as they complete; count them per outcome."""
+    def write(self, items: Any) -> tuple[list[Item], Tally]:
+        """Journal (or collect) the items as they complete; count them (per outcome, for review)."""
         tally = Tally()
         collected = write_items(items, self.journal, tally.add)
         self.billed_now = tally.billed
-        return collected, dict(tally.outcomes)
+        return collected, tally
 
     def save_spent(self) -> None:
         """Keep the billed total in the task state store, so the budget holds on the next try."""
         if self.store is not None and self.billed_now:
             self.store.set(SPENT_KEY, self.spent_before + self.billed_now)
 
-    def finish(self, counts: dict[str, int]) -> dict[str, Any]:
-        """Write the final output; the manifest: counts per outcome, billed calls per try, the results' URI."""
-        manifest: dict[str, Any] = {"outcomes": counts, "billed": self.billed_now, "try_number": self.try_number}
+    def finish(self, tally: Tally) -> dict[str, Any]:
+        """Write the final output; the manifest: counts per outcome and for review, billed calls per try, the
+        results' URI."""
+        manifest: dict[str, Any] = {
+            "outcomes": dict(tally.outcomes), **tally.manifest(), "billed": self.billed_now,
+            "try_number": self.try_number,
+        }  # fmt: skip
         if self.budget is not None:
             manifest["budget"] = {"max_billed_calls": self.budget.limit, "spent": self.budget.spent}
         if self.journal is not None:

@@ -83,12 +83,12 @@ class BatchTask:
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
         )
         try:
-            items, counts = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
+            items, tally = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
         except BatchStopped:
             raise AirflowException("OCR batch stopped on request; answered images are recorded") from None
-        return items, state.finish(counts)
+        return items, state.finish(tally)
 
     def summarize(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The summary (no personal data); merged vehicles go beside the output or to XCom ``vehicles``."""

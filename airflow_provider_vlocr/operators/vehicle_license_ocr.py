@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -113,7 +114,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
             stack.callback(task.hook.close)
             items, manifest = task.recognize(self.images, stack)
         summary = task.summarize(manifest)
-        self.log.info("OCR summary: %s", summary)
+        self.log.info("OCR summary: %s", json.dumps(summary, ensure_ascii=False, default=str))
         context["ti"].xcom_push(key="summary", value=summary)
         filled = record_asset_events(context, self.outlets, summary)
         if filled:
