@@ -283,6 +283,18 @@ def test_the_summary_lists_what_needs_review_as_json(
     assert FRONT["name"] not in json.dumps(summary, ensure_ascii=False)
 
 
+def test_an_empty_input_warns_or_fails_as_asked(
+    vlocr_connection: dict[str, Any], run_dag: RunDag, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    folder = f"{tmp_path / 'empty'}/"
+    state, xcoms = run_dag("vlocr_test_batch", {"images": [folder]})
+    assert state == "success" and xcoms[("collect", "return_value", -1)]["summary"]["total"] == 0
+    assert "the input names no image" in capsys.readouterr().out  # the warning in the task log
+    state, _ = run_dag("vlocr_test_batch", {"images": [folder], "fail_on_empty": True})
+    assert state == "failed"
+
+
 def test_token_expiry_mid_batch_one_refresh_no_lost_image(
     vlocr_connection: dict[str, Any], vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path
 ) -> None:

@@ -53,7 +53,8 @@ class OcrArguments(BaseModel):
     max_requests_per_second: float | None = None
     retry: RetryPolicy = RetryPolicy()
     on_error: str = "continue"
-    max_error_ratio: float = 0.1
+    max_error_ratio: float = 0.5
+    fail_on_empty: bool = False
     output_path: str | None = None
     cache_path: str | None = None
     max_billed_calls: int | None = None
@@ -87,7 +88,7 @@ class OcrArguments(BaseModel):
     def _choice(cls, value: Any, info: Any) -> str:
         return parse_choice(value, info.field_name, CHOICES[info.field_name])
 
-    @field_validator("records", "merge_pages", mode="before")
+    @field_validator("records", "merge_pages", "fail_on_empty", mode="before")
     @classmethod
     def _flag(cls, value: Any, info: Any) -> bool:
         return bool(parse_flag(value, info.field_name, allow_none=False))

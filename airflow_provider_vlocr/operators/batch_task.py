@@ -109,8 +109,14 @@ class BatchTask:
         return summary
 
     def raise_on_failure(self) -> None:
-        """Fail the task by its failure policy (``on_error``, ``max_error_ratio``), by the failures' cause."""
+        """Fail the task by its failure policy (``on_error``, ``max_error_ratio``, ``fail_on_empty``), by the
+        failures' cause."""
         assert self.run is not None
+        if self.run.progress.total == 0:
+            message = "the input names no image (an empty folder or prefix, or a glob that matched nothing)"
+            if self.arguments.fail_on_empty:
+                raise AirflowException(f"{message}; fail_on_empty=True")
+            self.log.warning("%s: nothing was recognised", message)
         verdict = self.run.failure_verdict(self.arguments.on_error, self.arguments.max_error_ratio)
         if verdict is not None:
             progress = self.run.progress

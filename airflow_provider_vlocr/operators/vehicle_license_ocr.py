@@ -43,7 +43,9 @@ class VehicleLicenseOcrOperator(BaseOperator):
     :param max_requests_per_second: client-side limit on OCR calls, retries included.
     :param retry: in-batch retries of retryable errors, a plain dict (``{"max_attempts": 5}``).
     :param on_error: ``fail`` on any failed image, or ``continue`` (failing above ``max_error_ratio``).
-    :param max_error_ratio: the share of failed images that still passes with ``continue``.
+    :param max_error_ratio: the share of failed images that still passes with ``continue`` (default 0.5: a bad photo
+        is a row to review, not a reason to hold back the good rows; most images failing says the batch is wrong).
+    :param fail_on_empty: fail (Airflow's retries apply) when the input names no image; else a warning.
     :param output_path: JSON Lines output, which is also the journal a retry resumes from; XCom gets the summary.
     :param cache_path: a folder of results by image and options: one photo is paid for once.
     :param max_billed_calls: at most this many billed calls, across retries.
@@ -58,6 +60,7 @@ class VehicleLicenseOcrOperator(BaseOperator):
     template_fields: Sequence[str] = (
         "images", "vlocr_conn_id", *BODY_OPTIONS, "url_mode", "output_path", "engine", "on_error",
         "max_error_ratio", "redact_pii", "retry", "records", "merge_pages", "cache_path", "max_billed_calls",
+        "fail_on_empty",
     )  # fmt: skip
     template_fields_renderers: ClassVar[dict[str, str]] = {"images": "json", "retry": "json"}
 
@@ -80,7 +83,8 @@ class VehicleLicenseOcrOperator(BaseOperator):
         max_requests_per_second: float | None = None,
         retry: dict[str, Any] | None = None,
         on_error: str = "continue",
-        max_error_ratio: float | str = 0.1,
+        max_error_ratio: float | str = 0.5,
+        fail_on_empty: bool | str = False,
         output_path: str | None = None,
         cache_path: str | None = None,
         max_billed_calls: int | None = None,

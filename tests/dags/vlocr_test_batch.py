@@ -17,7 +17,8 @@ with DAG(
     schedule=None,
     catchup=False,
     render_template_as_native_obj=True,
-    params={"images": [], "on_error": "continue", "max_error_ratio": 1.0, "output_path": None, "side": "front"},
+    params={"images": [], "on_error": "continue", "max_error_ratio": 1.0, "output_path": None, "side": "front"}
+    | {"fail_on_empty": False},
     tags=["vlocr-test"],
 ) as dag:
     ocr = VehicleLicenseOcrOperator(
@@ -29,6 +30,7 @@ with DAG(
         retry={"max_attempts": 12, "initial_delay": 0.01, "max_delay": 0.05, "budget_seconds": 10},
         on_error="{{ params.on_error }}",
         max_error_ratio="{{ params.max_error_ratio }}",
+        fail_on_empty="{{ params.fail_on_empty }}",
         progress_interval=0.2,
         **ALLOWED,
     )
