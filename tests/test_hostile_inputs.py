@@ -163,6 +163,29 @@ def test_deadline_and_byte_cap(hostile: HostileServer) -> None:
     assert info.value.rule == "http-status" and "404" in info.value.detail and not info.value.retryable
 
 
+def test_a_dead_server_ends_its_item_within_one_deadline_while_the_batch_goes_on(hostile: HostileServer) -> None:
+    """A server that drips a byte at a time holds its item for one download deadline, not one per retry: the
+    deadline is the item's whole time, so it is not tried again; the other image is recognised meanwhile."""
+    import time
+
+    from airflow_provider_vlocr.core.backoff import RetryPolicy
+    from airflow_provider_vlocr.core.batch.loading import ImageLoader
+    from airflow_provider_vlocr.core.batch.pipeline import BatchSettings, recognize_batch
+    from airflow_provider_vlocr.core.engines.base import image_digest
+    from airflow_provider_vlocr.core.models import RecognizeOptions
+
+    image = make_image(611)
+    engine = AnswersEngine({image_digest(image): front_reading()})
+    loader = ImageLoader.build(url_mode="download", allowed_hosts=["127.0.0.2"], deadline_seconds=2.0)
+    settings = BatchSettings(options=RecognizeOptions(side="front"), retry=RetryPolicy(initial_delay=0.01))
+    started = time.monotonic()
+    items = sorted(recognize_batch([hostile.url("/drip"), image], engine, loader, settings), key=lambda i: i["index"])
+    elapsed = time.monotonic() - started
+    assert [item["status"] for item in items] == ["error", "ok"]
+    assert items[0]["error"]["code"] == "download-deadline" and items[0]["attempts"] == 1
+    assert elapsed < 2.0 * 2  # one deadline, not one per retry (five attempts would be 10 s)
+
+
 def test_allowed_host_downloads_through_the_pinned_address(hostile: HostileServer) -> None:
     image = make_image(40)
     hostile.files["/good.png"] = image

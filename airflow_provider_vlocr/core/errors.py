@@ -41,9 +41,14 @@ class DownloadError(ImageValidationError):
 
 
 class DownloadUnavailableError(DownloadError):
-    """A download failed in a way that may pass later (timeout, deadline, HTTP 5xx/429, connection reset)."""
+    """A download failed in a way that may pass later (HTTP 5xx/429, connection refused or reset)."""
 
     retryable: ClassVar[bool] = True
+
+
+class DownloadTimeoutError(DownloadError):
+    """The server did not answer, or not completely, within the download's time: not tried again, since every
+    try would hold the item as long again (a dead or dripping server ends its item within one deadline)."""
 
 
 class BudgetExhaustedError(VlocrError):

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from ..errors import DownloadError, DownloadUnavailableError
+from ..errors import DownloadError, DownloadTimeoutError, DownloadUnavailableError
 from ..images import MAX_BASE64_BYTES
 from .netpolicy import HostAllowList, HostRefused, IPAddress, vet_host
 
@@ -122,7 +122,7 @@ class Deadline:
     def left(self, cap: float) -> float:
         remaining = self.ends - time.monotonic()
         if remaining <= 0:
-            raise DownloadUnavailableError(self.url, "download-deadline", f"not complete within {self.seconds:g} s")
+            raise DownloadTimeoutError(self.url, "download-deadline", f"not complete within {self.seconds:g} s")
         return min(cap, remaining)
 
 
@@ -219,10 +219,10 @@ def _fetch_once(
         return body
     except TimeoutError:
         if deadline.ends <= time.monotonic():
-            raise DownloadUnavailableError(
+            raise DownloadTimeoutError(
                 label, "download-deadline", f"not complete within {policy.deadline_seconds:g} s"
             ) from None
-        raise DownloadUnavailableError(label, "download-timeout", "the server stopped answering") from None
+        raise DownloadTimeoutError(label, "download-timeout", "the server stopped answering") from None
     except ssl.SSLError as exc:
         raise DownloadError(label, "tls", f"TLS failed: {exc.__class__.__name__}") from None
     except (OSError, http.client.HTTPException) as exc:
