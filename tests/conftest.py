@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -60,7 +61,7 @@ def _image_http(_image_files: dict[str, bytes]) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            data = files.get(self.path.lstrip("/"))
+            data = files.get(unquote(self.path.lstrip("/")))  # as browsers send it: percent-encoded UTF-8
             self.send_response(200 if data is not None else 404)
             self.send_header("Content-Type", "image/jpeg")
             self.send_header("Content-Length", str(len(data or b"")))

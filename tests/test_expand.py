@@ -47,6 +47,21 @@ def test_a_folder_expands_to_its_images_in_sorted_order(folder: tuple[Path, Answ
     assert all(r["status"] == "ok" for r in records)
 
 
+def test_skipped_files_are_said_and_refusals_name_what_would_pass(
+    folder: tuple[Path, AnswersEngine], caplog: pytest.LogCaptureFixture
+) -> None:
+    root, engine = folder
+    with caplog.at_level("WARNING"):
+        run([f"{root}/"], [root], engine)
+    assert any("1 file(s) skipped, not images by extension (.txt)" in r.getMessage() for r in caplog.records)
+    other = root.parent / "elsewhere"
+    other.mkdir()
+    (outside,) = run([f"{other}/"], [root], engine)
+    assert outside["error"]["code"] == "allowed_local_roots" and str(root) in outside["error"]["message"]
+    (directory,) = run([str(root)], [root], engine)  # a folder without its trailing '/'
+    assert directory["error"]["code"] == "regular-file" and "end it with '/'" in directory["error"]["message"]
+
+
 def test_a_glob_and_a_file_uri_folder(folder: tuple[Path, AnswersEngine]) -> None:
     root, engine = folder
     records = run([f"{root}/*_front.*", f"file://{root}/"], [root], engine)

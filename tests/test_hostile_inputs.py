@@ -429,3 +429,19 @@ def test_operator_rejects_bad_literal_arguments_at_parse_time() -> None:
             VehicleLicenseOcrOperator(task_id="bad", images=[], **arguments)
     with pytest.raises(ConfigurationError, match="allowed_local_roots"):
         VehicleLicenseOcrOperator(task_id="bad_root", images=[], allowed_local_roots=["relative/dir"])
+
+
+def test_a_url_with_spaces_or_chinese_is_sent_percent_encoded(image_server: Callable[[str, bytes], str]) -> None:
+    """Object keys often hold spaces and Chinese characters; the URL is sent as browsers and requests send it."""
+    from airflow_provider_vlocr.core.batch.loading import ImageLoader
+    from airflow_provider_vlocr.core.batch.pipeline import BatchSettings, recognize_batch
+    from airflow_provider_vlocr.core.engines.base import image_digest
+    from airflow_provider_vlocr.core.models import RecognizeOptions
+
+    image = make_image(612)
+    url = image_server("files/行驶证 2.png", image)
+    assert " " in url and "行驶证" in url
+    engine = AnswersEngine({image_digest(image): front_reading()})
+    loader = ImageLoader.build(url_mode="download", allowed_hosts=["127.0.0.1"])
+    (item,) = recognize_batch([url], engine, loader, BatchSettings(options=RecognizeOptions(side="front")))
+    assert item["status"] == "ok" and item["source"] == url  # named as given

@@ -106,3 +106,19 @@ def test_budget_caps_billed_calls_across_runs_and_is_not_a_failure(
     assert state == "success" and vlocr_emulator.counters()["ocr_billed"] == 3
     summary = xcoms[("ocr_journal", "summary", -1)]
     assert summary["outcomes"] == {"resumed": 3, "budget": 3}
+
+
+def test_an_output_path_under_a_file_is_a_typed_error(
+    vlocr_connection: dict[str, Any], run_dag: RunDag, tmp_path: Path
+) -> None:
+    """Not a raw FileExistsError: the task fails at once (no retry can help), naming output_path."""
+    import pytest
+
+    from airflow_provider_vlocr.core.errors import ConfigurationError
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(ConfigurationError, match=r"output_path .* is a file, not a folder"):
+        Journal(str(tmp_path / "a-file" / "out.jsonl"), ObjectStorage()).open()
+    output = tmp_path / "a-file" / "out.jsonl"
+    state, _ = run_dag("vlocr_test_batch", {"images": [str(tmp_path / "x.png")], "output_path": str(output)})
+    assert state == "failed"

@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from ..core.batch.resume import reusable, shaped_as
 from ..core.batch.scheduler import BatchStopped, FatalBatchError
 from ..core.batch.shaping import ItemShaper
+from ..core.errors import ConfigurationError
 from ..hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 from ..policies.failures import batch_failure
 from .arguments import OcrArguments
@@ -57,9 +58,12 @@ class BatchTask:
         """Run the batch: items go durably to the journal (``output_path``) or are collected for XCom; returns
         them (XCom mode) and the manifest."""
         a = self.arguments
-        state = BatchState.open(
-            self.context, stack, output_path=a.output_path, cache_path=a.cache_path, max_billed=a.max_billed_calls
-        )
+        try:
+            state = BatchState.open(
+                self.context, stack, output_path=a.output_path, cache_path=a.cache_path, max_billed=a.max_billed_calls
+            )
+        except ConfigurationError as error:
+            raise AirflowFailException(f"bad operator argument: {error}") from None
         previous = reusable(state.previous, self.hook.engine.name, a.options, shaped_as(a.records, a.redact_pii))
         if previous.reshaped or previous.again:
             self.log.warning(

@@ -10,6 +10,7 @@ stores through an injected lister (Airflow's ``ObjectStoragePath`` in the operat
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..errors import ImageValidationError
 from ..fetch.localfiles import ROOTS_ARGUMENT, file_uri_path
 from .inputs import LOCAL_SCHEMES, as_list, is_http, storage_scheme
 
+log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 MAX_EXPANDED = 10_000
 StorageLister = Callable[[str], list[str]]  # a folder or glob URI -> the object URIs it names
@@ -68,7 +70,17 @@ def _list(value: str, name: str, roots: tuple[Path, ...], lister: StorageLister 
         found = lister(value)
     except (OSError, ValueError) as exc:
         raise ImageValidationError(name, "readable", f"cannot list the objects ({type(exc).__name__})") from None
-    return sorted(uri for uri in found if uri.lower().endswith(IMAGE_EXTENSIONS))
+    return images_among(found, name)
+
+
+def images_among(files: list[str], name: str) -> list[str]:
+    """The image files among ``files`` (by extension), sorted; the others are said in the log, never read."""
+    images = sorted(f for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
+    others = [f for f in files if not f.lower().endswith(IMAGE_EXTENSIONS)]
+    if others:
+        kinds = sorted({os.path.splitext(f)[1].lower() or "(none)" for f in others})
+        log.warning("%s: %d file(s) skipped, not images by extension (%s)", name, len(others), ", ".join(kinds[:5]))
+    return images
 
 
 def _list_local(pattern: str, name: str, roots: tuple[Path, ...]) -> list[str]:
@@ -80,13 +92,10 @@ def _list_local(pattern: str, name: str, roots: tuple[Path, ...]) -> list[str]:
         raise ImageValidationError(name, "glob", "wildcards are allowed in the last path component only")
     folder = Path(os.path.realpath(folder_text))
     if not any(folder == root or folder.is_relative_to(root) for root in roots):
-        raise ImageValidationError(name, ROOTS_ARGUMENT, f"the folder resolves outside {ROOTS_ARGUMENT}")
+        allowed = ", ".join(map(str, roots))
+        raise ImageValidationError(name, ROOTS_ARGUMENT, f"the folder resolves outside {ROOTS_ARGUMENT} ({allowed})")
     if not folder.is_dir():
         raise ImageValidationError(name, "readable", "no such folder")
-    return sorted(
-        str(folder / entry.name)
-        for entry in os.scandir(folder)
-        if entry.is_file(follow_symlinks=False)
-        and fnmatch.fnmatch(entry.name, glob)
-        and entry.name.lower().endswith(IMAGE_EXTENSIONS)
-    )
+    matched = [str(folder / entry.name) for entry in os.scandir(folder)
+               if entry.is_file(follow_symlinks=False) and fnmatch.fnmatch(entry.name, glob)]  # fmt: skip
+    return images_among(matched, name)

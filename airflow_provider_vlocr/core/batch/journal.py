@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, cast
 
+from ..errors import ConfigurationError
 from .items import Item
 from .storage import Storage
 
@@ -107,7 +108,12 @@ class Journal:
 
     # -- writing ------------------------------------------------------------------------------------------
     def open(self) -> Journal:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigurationError(
+                f"output_path {self.output!r}: a part of {self.path.parent} is a file, not a folder"
+            ) from None
         torn = False
         if self.path.exists() and self.path.stat().st_size > 0:
             with self.path.open("rb") as existing:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigurationError, ImageValidationError
-from ..fetch.download import DownloadPolicy, download_image
+from ..fetch.download import DownloadPolicy, download_image, requote
 from ..fetch.localfiles import file_uri_path, parse_roots, read_local_file
 from .expand import StorageLister
 from .inputs import LOCAL_SCHEMES, URL_MODES, ImageTask, UrlMode, storage_scheme, wants_download
@@ -67,7 +67,7 @@ class ImageLoader:
             return task.value
         if task.kind == "url":
             if self.engine_fetches_urls and not wants_download(task.value, self.url_mode):
-                return task.value
+                return requote(task.value)  # as browsers send it: the engine's server fetches it
             return download_image(task.value, self.policy, name=task.source)
         return self.read_path(task.value, task.source)
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 from ..errors import DownloadError, DownloadTimeoutError, DownloadUnavailableError
 from ..images import MAX_BASE64_BYTES
@@ -126,12 +126,23 @@ class Deadline:
         return min(cap, remaining)
 
 
+def requote(url: str) -> str:
+    """``url`` as browsers and ``requests`` send it: spaces and other characters a URL cannot hold (Chinese object
+    keys) percent-encoded as UTF-8 in the path, query and fragment; existing ``%XX`` escapes and the host kept."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=quote(parts.path, safe=_SAFE), query=quote(parts.query, safe=_SAFE),
+                                     fragment=quote(parts.fragment, safe=_SAFE)))  # fmt: skip
+
+
+_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
 def download_image(url: str, policy: DownloadPolicy | None = None, *, name: str | None = None) -> bytes:
     """The body of ``url`` under ``policy``; raises :class:`DownloadError` naming ``name`` (default: the URL)."""
     policy = policy or DownloadPolicy()
     label = name or url
     deadline = Deadline(policy.deadline_seconds, label)
-    current = url
+    current = requote(url)
     previous: str | None = None
     for _hop in range(policy.max_redirects + 1):
         parts = _checked_parts(current, label, previous=previous)

@@ -72,7 +72,9 @@ def read_local_file(path_text: str, roots: tuple[Path, ...], max_bytes: int, nam
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise ImageValidationError(name, "regular-file", "the path is a directory, not an image file")
+            raise ImageValidationError(
+                name, "regular-file", "the path is a directory, not an image file (end it with '/' for its images)"
+            )
         if not stat.S_ISREG(info.st_mode):
             raise ImageValidationError(name, "regular-file", "the path is not a regular file")
         if info.st_size > max_bytes:
