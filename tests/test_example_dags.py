@@ -131,6 +131,41 @@ def test_asset_event_carries_the_manifest_to_the_consumer(
     assert [asset.uri for asset in condition.objects] == [module.RECORDS.uri]
 
 
+def test_nightly_job_loads_the_good_rows_even_when_the_ocr_task_fails(
+    vlocr_connection: dict[str, Any],
+    vlocr_emulator: EmulatorHandle,
+    run_dag: RunDag,
+    tmp_path: Path,
+    sample_folder: tuple[Path, dict[str, dict[str, str]]],
+) -> None:
+    """The README's recipe: folder -> JSON Lines -> SQLite. One unreadable photo in five: the run succeeds under
+    max_error_ratio 0.5; with 0.0 the OCR task fails, and the loader still loads the good rows and parks the bad."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    folder, truth = sample_folder
+    (folder / "v009_front_broken.png").write_bytes(b"not an image at all")
+    names = [t["name"] for t in truth.values() if "name" in t]
+    for ratio, ocr_state in ((0.5, "success"), (0.0, "failed")):
+        database = tmp_path / f"nightly-{ratio}.sqlite"
+        conf = {"folder": f"file://{folder}", "database": str(database), "max_error_ratio": ratio}
+        state, xcoms = run_dag("vlocr_example_nightly", conf, file="example_vlocr_nightly.py")
+        assert state == "success"  # the loader is the leaf, and it ran
+        with create_session() as session:
+            query = session.query(TaskInstance).filter(TaskInstance.task_id == "recognize_folder")
+            ocr = query.order_by(TaskInstance.start_date.desc()).first()
+            assert ocr is not None and str(ocr.state) == ocr_state
+        assert xcoms[("load", "return_value", -1)] == {"loaded": 4, "review": 1}
+        with sqlite3.connect(database) as db:
+            plates = {Path(s).name: p for s, p in db.execute("SELECT source, plate FROM licence_page")}
+            reasons = dict(db.execute("SELECT source, reason FROM licence_review"))
+            dump = json.dumps(db.execute("SELECT * FROM licence_page").fetchall(), ensure_ascii=False)
+        assert plates == {name: t["number"] for name, t in truth.items()}
+        assert [Path(s).name for s in reasons] == ["v009_front_broken.png"]
+        assert not any(name in dump for name in names)  # owner data masked on its way to the database
+    assert vlocr_emulator.counters()["ocr_billed"] == 4  # the second run resumed from the first's journal
+
+
 def test_one_asset_event_per_task_run_never_per_image_or_chunk(
     vlocr_connection: dict[str, Any], run_dag: RunDag, sample_folder: tuple[Path, dict[str, dict[str, str]]]
 ) -> None:

@@ -56,3 +56,17 @@ def test_airflow_cli_lists_the_provider(tmp_path: Path) -> None:
     (line,) = [line for line in out.stdout.splitlines() if line.startswith("[{")]
     listed = {p["package_name"] for p in json.loads(line)}
     assert "airflow-provider-vlocr" in listed
+
+
+def test_the_readme_states_the_defaults_the_code_has() -> None:
+    """The README's defaults of hybrid_threshold and max_error_ratio are the code's."""
+    import re
+
+    from airflow_provider_vlocr.licence.schema import HYBRID_THRESHOLD
+    from airflow_provider_vlocr.operators.arguments import OcrArguments
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    thresholds = re.findall(r"hybrid_threshold`[^\n]*?default (\d\.\d+)", readme)
+    ratios = re.findall(r"max_error_ratio` (?:defaults to|\(default) (\d\.\d+)", readme)
+    assert thresholds and {float(t) for t in thresholds} == {HYBRID_THRESHOLD}
+    assert ratios and {float(r) for r in ratios} == {OcrArguments.model_fields["max_error_ratio"].default}
