@@ -1,6 +1,7 @@
-"""Human review of doubtful licences: records with error-level findings (a VIN whose check digit fails, plates of the
-two pages that disagree, an issue date before the register date …) each go to a human-in-the-loop task, where a
-reviewer sees the findings (owner data masked) and confirms or notes a correction in the Airflow UI.
+"""Human review of doubtful licences: each image the batch summary lists for review (doubtful fields, error-level
+findings such as a VIN whose check digit fails or plates of the two pages that disagree, failed photos) goes to a
+human-in-the-loop task, where a reviewer sees the reasons (owner data masked) with a link to the batch's review
+report (the fields in question cut out of the photo) and confirms or notes a correction in the Airflow UI.
 
 Needs Airflow 3.1 or later (human-in-the-loop operators arrived in 3.1, with the standard provider 1.6)."""
 
@@ -33,6 +34,7 @@ with DAG(
             {"path": "{{ params.folder }}/*_front*", "side": "front"},
             {"path": "{{ params.folder }}/*_back*", "side": "back"},
         ],
+        output_path="{{ params.folder }}/results/{{ run_id }}.jsonl",  # the review report is written beside it
         records=True,
         redact_pii="mask",  # reviewers see masked owner names and addresses
         on_error="continue",
@@ -41,15 +43,16 @@ with DAG(
     )
 
     @task
-    def needs_review(items: list[dict[str, Any]]) -> list[str]:
-        """One review text per record with an error-level finding (none: the review task is skipped)."""
+    def needs_review(result: dict[str, Any]) -> list[str]:
+        """One review text per image the summary lists for review (none: the review task is skipped), each
+        pointing at the review report, where the fields in question are cut out of the photo."""
+        summary = result["summary"]
+        report = summary.get("review_report")
         bodies = []
-        for item in items:
-            record = item.get("record") or {}
-            errors = [f for f in record.get("findings", []) if f["severity"] == "error"]
-            if item.get("status") == "ok" and errors:
-                lines = "\n".join(f"- `{f['code']}` ({f['field']}): {f['message']}" for f in errors)
-                bodies.append(f"**{item['source']}**, plate {record.get('plate') or '?'}\n\n{lines}")
+        for entry in summary["review"]:
+            lines = "\n".join(f"- `{r['reason']}` ({r['field'] or 'the image'})" for r in entry["reasons"])
+            seen = f"\n\nThe fields on the photo, side by side with what was read: {report}" if report else ""
+            bodies.append(f"**{entry['source']}**\n\n{lines}{seen}")
         return bodies
 
     # [START howto_operator_vlocr_review]

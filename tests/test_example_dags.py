@@ -225,6 +225,8 @@ def test_records_with_errors_go_to_human_review(
     assert len(bodies) == 1 and "z_front_broken.png" in bodies[0] and "vin.check_digit" in bodies[0]
     names = [t["name"] for t in truth.values() if "name" in t]
     assert not any(name in bodies[0] for name in names)  # reviewers see masked owner data
+    report = Path(bodies[0].rsplit(": ", 1)[1].removeprefix("file://"))  # the body links the review report
+    assert report.name.endswith(".review.html") and "z_front_broken.png" in report.read_text(encoding="utf-8")
 
 
 def test_scale_example_maps_chunks_under_a_pool_and_sums_billed_calls(

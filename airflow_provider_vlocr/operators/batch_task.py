@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
+from ..core.batch.journal import sibling_path
 from ..core.batch.resume import reusable, shaped_as
 from ..core.batch.scheduler import BatchStopped, FatalBatchError
 from ..core.batch.shaping import ItemShaper
@@ -24,6 +25,8 @@ from .object_storage import ObjectStorage, list_storage, read_storage
 
 if TYPE_CHECKING:
     from ..core.batch.items import Item
+    from ..core.batch.loading import ImageLoader
+    from ..core.batch.manifest import Tally
     from ..core.batch.pipeline import BatchRun
 
 
@@ -38,6 +41,8 @@ class BatchTask:
     log: logging.Logger | Any
     sources: SourceFolders
     run: BatchRun | None = None
+    loader: ImageLoader | None = None
+    tally: Tally | None = None
 
     @classmethod
     def start(cls, arguments: OcrArguments, context: Any, log: Any) -> BatchTask:
@@ -71,7 +76,7 @@ class BatchTask:
                 "options, or a redaction that cannot be undone) and recognised again", a.output_path,
                 previous.reshaped, previous.again,
             )  # fmt: skip
-        loader = self.hook.loader(
+        self.loader = loader = self.hook.loader(
             **a.fetch_rules(),
             storage_reader=partial(read_storage, obs_conn_id=a.vlocr_conn_id),  # obs:// with this connection
             storage_lister=partial(list_storage, obs_conn_id=a.vlocr_conn_id),
@@ -87,12 +92,12 @@ class BatchTask:
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
         )
         try:
-            items, tally = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
+            items, self.tally = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
         except FatalBatchError as fatal:
             raise AirflowFailException(f"OCR batch stopped: {type(fatal.cause).__name__}: {fatal.cause}") from None
         except BatchStopped:
             raise AirflowException("OCR batch stopped on request; answered images are recorded") from None
-        return items, state.finish(tally)
+        return items, state.finish(self.tally)
 
     def summarize(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The summary (no personal data); merged vehicles go beside the output or to XCom ``vehicles``."""
@@ -110,7 +115,36 @@ class BatchTask:
                 summary["vehicles_path"] = ObjectStorage().write_vehicles(output_path, vehicles)
             else:
                 self.context["ti"].xcom_push(key="vehicles", value=vehicles)
+        if output_path and self.tally is not None and self.tally.review_items:
+            summary["review_report"] = self.write_review_report(output_path)
         return summary
+
+    def write_review_report(self, output_path: str) -> str:
+        """The review report beside the output (``<output>.review.html``); returns its URI."""
+        from ..core.batch.report import review_report
+
+        assert self.tally is not None
+        tally = self.tally
+        page = review_report(
+            tally.review_items, self.read_photo, redacted=self.arguments.redact_pii != "none",
+            title=f"OCR review: {output_path}", more=tally.needs_review - len(tally.review_items),
+        )  # fmt: skip
+        return ObjectStorage().write_text(sibling_path(output_path, "review", ".html"), page)
+
+    def read_photo(self, item: Item) -> bytes | None:
+        """An item's photo, read again under the same fetch rules (``None`` when it cannot be)."""
+        from ..core.batch.inputs import ImageTask, parse_images
+        from ..core.fetch.download import download_image
+
+        assert self.loader is not None
+        task = next(parse_images([item.get("source")]), None)
+        try:
+            if not isinstance(task, ImageTask):
+                return None
+            loaded = self.loader.load(task)
+            return loaded if isinstance(loaded, bytes) else download_image(loaded, self.loader.policy)
+        except Exception:  # the report shows what it can; the item itself already says why it failed
+            return None
 
     def raise_on_failure(self) -> None:
         """Fail the task by its failure policy (``on_error``, ``max_error_ratio``, ``fail_on_empty``), by the

@@ -52,6 +52,12 @@ class ObjectStorage:
     def delete(self, uri: str) -> None:
         _path(uri).unlink(missing_ok=True)
 
+    def write_text(self, uri: str, text: str) -> str:
+        """Write ``text`` to ``uri``; returns it."""
+        with self.open_text(uri, "w") as handle:
+            handle.write(text)
+        return uri
+
     def write_vehicles(self, output: str, vehicles: list[dict[str, Any]]) -> str:
         """The merged vehicles as JSON Lines beside ``output``; returns their URI."""
         target = sibling_path(output, "vehicles")

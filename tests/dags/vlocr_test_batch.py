@@ -70,7 +70,7 @@ with DAG(
     schedule=None,
     catchup=False,
     render_template_as_native_obj=True,
-    params={"images": [], "redact_pii": "none", "output_path": None, "records": True},
+    params={"images": [], "redact_pii": "none", "output_path": None, "records": True, "return_text_location": False},
     tags=["vlocr-test"],
 ) as records_dag:
     VehicleLicenseOcrOperator(
@@ -80,6 +80,7 @@ with DAG(
         merge_pages=True,
         redact_pii="{{ params.redact_pii }}",
         output_path="{{ params.output_path }}",
+        return_text_location="{{ params.return_text_location }}",
         max_error_ratio=1.0,
         **ALLOWED,
     )

@@ -215,7 +215,8 @@ def write_lines(handle: IO[str], items: Iterable[Mapping[str, Any]]) -> None:
         handle.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
-def sibling_path(path: str, suffix: str) -> str:
-    """``out.jsonl`` -> ``out.<suffix>.jsonl`` (e.g. the merged vehicles beside the items)."""
+def sibling_path(path: str, suffix: str, extension: str = ".jsonl") -> str:
+    """``out.jsonl`` -> ``out.<suffix>.jsonl`` (e.g. the merged vehicles beside the items), or another extension
+    (``out.review.html``)."""
     base = path[: -len(".jsonl")] if path.endswith(".jsonl") else path
-    return f"{base}.{suffix}.jsonl"
+    return f"{base}.{suffix}{extension}"

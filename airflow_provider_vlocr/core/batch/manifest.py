@@ -26,6 +26,7 @@ class Tally:
     cloud_errors: int = 0  # ... and the cloud refused
     needs_review: int = 0
     review: list[dict[str, Any]] = field(default_factory=list)
+    review_items: list[Item] = field(default_factory=list, repr=False)  # the same, whole, for the review report
 
     def add(self, item: Item) -> None:
         outcome = outcome_of(item)
@@ -40,6 +41,7 @@ class Tally:
             self.needs_review += 1
             if len(self.review) < REVIEW_CAP:
                 self.review.append({"source": item.get("source"), "id": item.get("id"), "reasons": reasons})
+                self.review_items.append(item)
 
     def manifest(self) -> dict[str, Any]:
         """The counts for the summary (outcomes apart)."""
