@@ -102,3 +102,21 @@ def test_connection_type_survives_the_uri_round_trip(
     monkeypatch.setenv("AIRFLOW_CONN_VLOCR_RT", uri)
     ok, message = VehicleLicenseOcrHook("vlocr_rt").test_connection()
     assert ok, message
+
+
+def test_recognize_without_the_local_extra_names_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a bare ImportError: recognize says which extra to install, as the connection test does."""
+    import importlib.util
+
+    from airflow_provider_vlocr.core.engines import registry
+
+    real = importlib.util.find_spec
+
+    def without_rapidocr(name: str, *args: object) -> object:
+        return None if name == "rapidocr" else real(name)
+
+    monkeypatch.setattr(registry.importlib.util, "find_spec", without_rapidocr)
+    hook = VehicleLicenseOcrHook(engine="local")
+    with pytest.raises(ConfigurationError, match=r"pip install 'airflow-provider-vlocr\[local\]'"):
+        hook.recognize(image=make_image(52), side="front")
+    assert "airflow-provider-vlocr[local]" in hook.test_connection()[1]

@@ -115,6 +115,9 @@ class BatchTask:
                 summary["vehicles_path"] = ObjectStorage().write_vehicles(output_path, vehicles)
             else:
                 self.context["ti"].xcom_push(key="vehicles", value=vehicles)
+        if summary.get("cloud_errors"):
+            self.log.warning("%d escalation(s) were refused by the cloud: the offline readings stand, listed for "
+                             "review", summary["cloud_errors"])  # fmt: skip
         if output_path and self.tally is not None and self.tally.review_items:
             summary["review_report"] = self.write_review_report(output_path)
         return summary
