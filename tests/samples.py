@@ -76,3 +76,8 @@ def front_reading() -> LicenseReading:
 
 def back_reading() -> LicenseReading:
     return LicenseReading(back=PageReading(fields=BACK, text_location=boxes(BACK, 40)))
+
+
+def broken_vin(vin: str) -> str:
+    """``vin`` with its check digit (position 9) changed, so the check fails."""
+    return vin[:8] + ("1" if vin[8] != "1" else "2") + vin[9:]

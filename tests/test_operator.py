@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
-from tests.samples import FRONT, front_reading, make_image
+from tests.samples import FRONT, broken_vin, front_reading, make_image
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
 
@@ -263,9 +263,8 @@ def test_the_summary_lists_what_needs_review_as_json(
 
     good, broken = make_image(850), make_image(851)
     vlocr_emulator.add_answer(good, front_reading())
-    vin = FRONT["vin"]
-    bad_vin = vin[:8] + ("1" if vin[8] != "1" else "2") + vin[9:]
-    vlocr_emulator.add_answer(broken, LicenseReading(front=PageReading(fields={**FRONT, "vin": bad_vin})))
+    bad = {**FRONT, "vin": broken_vin(FRONT["vin"])}
+    vlocr_emulator.add_answer(broken, LicenseReading(front=PageReading(fields=bad)))
     for name, image in (("good.png", good), ("broken.png", broken)):
         (tmp_path / name).write_bytes(image)
     images = [{"path": str(tmp_path / name), "side": "front"} for name in ("good.png", "broken.png", "gone.png")]

@@ -15,7 +15,7 @@ from PIL import Image
 
 from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
-from tests.samples import FRONT, boxes, front_reading, make_image
+from tests.samples import FRONT, boxes, broken_vin, front_reading, make_image
 
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,8 +36,7 @@ def batch_with_review(
     vlocr_emulator: EmulatorHandle, run_dag: RunDag, tmp_path: Path, redact_pii: str
 ) -> tuple[dict[str, Any], Path]:
     """A good page, a page whose VIN fails its check digit, and a missing file, with text locations asked for."""
-    vin = FRONT["vin"]
-    bad = {**FRONT, "vin": vin[:8] + ("1" if vin[8] != "1" else "2") + vin[9:]}
+    bad = {**FRONT, "vin": broken_vin(FRONT["vin"])}
     good, broken = make_image(870, width=900, height=600), make_image(871, width=900, height=600)
     vlocr_emulator.add_answer(good, front_reading())
     vlocr_emulator.add_answer(broken, LicenseReading(front=PageReading(fields=bad, text_location=boxes(bad, 40))))
