@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..models import RecognizeOptions
 from .items import Item
@@ -43,11 +43,11 @@ def reusable(previous: Mapping[str, Item], engine: str, options: RecognizeOption
         stored: dict[str, Any] = dict(item.get("shaped_as") or {})
         if item.get("answer_key") != answer_key(engine, options.model_copy(update={"side": side})) or not stored:
             found.again += 1
-        elif stored == shape:
-            found.items[key] = item
+        elif stored == shape:  # passed through as stored (a re-shape is done with once it is stored)
+            found.items[key] = cast(Item, {name: value for name, value in item.items() if name != "reshaped"})
         elif stored.get("redact_pii") == shape["redact_pii"] or stored.get("redact_pii") == "none":
             bare = {name: value for name, value in item.items() if name not in ("record", "shaped_as")}
-            found.items[key] = Item(**bare, reshaped=True)  # type: ignore[typeddict-item]
+            found.items[key] = cast(Item, {**bare, "reshaped": True})
             found.reshaped += 1
         else:
             found.again += 1
