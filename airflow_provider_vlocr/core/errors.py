@@ -125,7 +125,17 @@ class RetryableApiError(ApiError):
 
 
 class ThrottledError(RetryableApiError):
-    """429 APIG.0308 or ModelArts.4401: the account's rate or concurrency limit was hit."""
+    """429 APIG.0308 or ModelArts.4401: the account's rate or concurrency limit was hit. ``quota`` is the limit
+    and its window in seconds when the message states them (``limit:300,time:1 minute`` -> ``(300, 60.0)``)."""
+
+    @property
+    def quota(self) -> tuple[int, float] | None:
+        found = _QUOTA_MSG.search(self.error_msg or "")
+        if found is None:
+            return None
+        count, unit = float(found["count"] or 1), found["unit"].lower()
+        seconds = count * {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}[unit.rstrip("s")]
+        return int(found["limit"]), seconds
 
 
 class ServiceUnavailableError(RetryableApiError):
@@ -203,6 +213,10 @@ _AUTH_CODES = {
     "APIG.0303",
 }
 _TOKEN_EXPIRY_MSG = re.compile(r"token\s+(expire|must be updated)", re.IGNORECASE)
+# APIG.0308's message: "... policy user over ratelimit,limit:300,time:1 minute"
+_QUOTA_MSG = re.compile(
+    r"limit:\s*(?P<limit>\d+)\s*,\s*time:\s*(?P<count>\d+(?:\.\d+)?)?\s*(?P<unit>second|minute|hour|day)s?", re.I
+)
 
 
 def normalise_code(code: str | None) -> str | None:

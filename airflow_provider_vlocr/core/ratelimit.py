@@ -28,6 +28,7 @@ LATENCY_PRIOR = 1.0  # seconds assumed before the first answer (Little's law nee
 INCREASE_SHARE = 0.05  # additive increase per second: 5 % of the rate (at least 1 request/s), after the first 429
 SLOW_START_GROWTH = 1.5  # rate growth per second of success before the first 429
 MAX_AUTO_CONCURRENCY = 128
+PROBE_SECONDS = 1.0  # while a stated quota window is spent, one call a second finds out when it reopens
 
 
 class RateLimiter:
@@ -70,6 +71,9 @@ class RateLimiter:
     def observe(self, latency: float, *, throttled: bool) -> None:
         """A fixed limiter learns nothing from outcomes."""
 
+    def learn_quota(self, limit: int, window_seconds: float) -> None:
+        """... nor from a stated quota (the rate it was given holds)."""
+
 
 class AdaptivePacer(RateLimiter):
     """A :class:`RateLimiter` whose rate adapts to 429s (AIMD with slow start) under an optional ceiling, and
@@ -92,6 +96,25 @@ class AdaptivePacer(RateLimiter):
         self._recent: deque[bool] = deque(maxlen=RECENT)
         self._last_decrease = -math.inf
         self._last_increase = clock()
+        self.quota: tuple[int, float] | None = None  # (limit, window seconds) as the service stated it
+        self.window_spent = False  # a 429 stating the quota came, and no call has passed since
+
+    @property
+    def interval(self) -> float:
+        """Seconds between calls: the rate's, or one probe a second while a stated quota window is spent."""
+        return max(1.0 / self.rate, PROBE_SECONDS) if self.window_spent else 1.0 / self.rate
+
+    def learn_quota(self, limit: int, window_seconds: float) -> None:
+        """The service said its quota (APIG.0308: ``limit:300,time:1 minute``): pace under it from now on, and
+        probe once a second until the spent window reopens instead of sending into it."""
+        with self._lock:
+            ceiling = limit / window_seconds * HEADROOM
+            self.quota = (limit, window_seconds)
+            self.max_rate = min(self.max_rate or ceiling, ceiling)
+            self.rate = min(self.rate, self.max_rate)
+            self.slow_start = False
+            self.window_spent = True
+            self._next = max(self._next, self._clock() + PROBE_SECONDS)
 
     def observe(self, latency: float, *, throttled: bool) -> None:
         """Learn from one answered call: its latency, and whether it was throttled (429)."""
@@ -111,6 +134,7 @@ class AdaptivePacer(RateLimiter):
                     self.rate = max(MIN_RATE, self.rate * factor)
                     self._last_decrease = now
                 return
+            self.window_spent = False
             elapsed = now - self._last_increase
             self._last_increase = now
             if self.slow_start:

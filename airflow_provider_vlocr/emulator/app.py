@@ -27,7 +27,7 @@ from ..core.models import RecognizeOptions
 from ..licence.schema import BOOLEAN_OPTIONS, SIDES
 from .config import EmulatorConfig, SettingsPatch
 from .gateway import Gateway, RawRequest
-from .state import AkLockout, Counters, EmulatorError, IssuedToken, QuotaWindow, TokenStore
+from .state import AkLockout, Counters, EmulatorError, FixedWindowQuota, IssuedToken, QuotaWindow, TokenStore
 
 log = logging.getLogger(__name__)
 OCR_PATH = re.compile(r"^/v2/([^/]+)/ocr/vehicle-license/?$")
@@ -78,6 +78,7 @@ class EmulatorApp:
         self.tokens = TokenStore()
         self.counters = Counters()
         self.rate = QuotaWindow(config.qps_limit)
+        self.quota = FixedWindowQuota(config.quota_per_window, config.quota_window_seconds)
         self.lockout = AkLockout(config.ak_lockout_failures, config.ak_lockout_seconds)
         self.gateway = Gateway(config, self.tokens, self.lockout)
         self._rng = random.Random(config.seed)
@@ -231,6 +232,13 @@ class EmulatorApp:
                 f"The throttling threshold has been reached: policy user over ratelimit,limit:{self.rate.limit},"
                 "time:1 second",
             )
+        if not self.quota.admit():
+            raise EmulatorError(
+                429,
+                "APIG.0308",
+                "The throttling threshold has been reached: policy user over ratelimit,"
+                f"limit:{self.quota.limit},time:{self.quota.describe()}",
+            )
         faults = self.config.faults
         if self._roll(faults.rate_429):
             self.counters.count("faults_injected", "429")
@@ -345,17 +353,26 @@ class EmulatorApp:
         changes = patch.model_dump(exclude_unset=True)
         if "qps_limit" in changes:
             self.rate.limit = patch.qps_limit or None
+        if "quota_per_window" in changes or "quota_window_seconds" in changes:
+            seconds = patch.quota_window_seconds or self.config.quota_window_seconds
+            limit = patch.quota_per_window if "quota_per_window" in changes else self.config.quota_per_window
+            self.quota = FixedWindowQuota(limit or None, seconds)
         if "seed" in changes and patch.seed is not None:
             with self._rng_lock:
                 self._rng = random.Random(patch.seed)
         update = {k: getattr(patch, k) for k in changes if k not in ("seed",)}
         if "qps_limit" in update:
             update["qps_limit"] = patch.qps_limit or None
+        if "quota_per_window" in update:
+            update["quota_per_window"] = patch.quota_per_window or None
+        if update.get("quota_window_seconds") is None:
+            update.pop("quota_window_seconds", None)
         self.config = self.config.model_copy(update=update)
         self.gateway.config = self.config
         if patch.url_allowed_hosts is not None:
             self.engine.allowed_url_hosts = tuple(patch.url_allowed_hosts)
-        shown = {"latency_ms", "qps_limit", "retry_after_seconds", "faults", "token_lifetime_seconds"}
+        shown = {"latency_ms", "qps_limit", "quota_per_window", "quota_window_seconds", "retry_after_seconds", "faults",
+                 "token_lifetime_seconds"}  # fmt: skip
         shown.add("url_allowed_hosts")
         return {"settings": self.config.model_dump(include=shown)}
 

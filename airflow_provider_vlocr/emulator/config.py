@@ -76,6 +76,9 @@ class EmulatorConfig(_Strict):
     answers: dict[str, Any] = Field(default_factory=dict)
     latency_ms: int = Field(0, ge=0)
     qps_limit: float | None = Field(None, gt=0)
+    # Huawei's account quota: a fixed window per user ("limit:300,time:1 minute" in APIG.0308's message).
+    quota_per_window: int | None = Field(None, gt=0)
+    quota_window_seconds: float = Field(60.0, gt=0)
     retry_after_seconds: float | None = Field(None, ge=0, description="Retry-After sent with 429s (none if unset)")
     faults: FaultConfig = Field(default_factory=FaultConfig)
     seed: int = 0
@@ -100,6 +103,8 @@ class SettingsPatch(_Strict):
 
     latency_ms: int | None = Field(None, ge=0)
     qps_limit: float | None = Field(None, ge=0)
+    quota_per_window: int | None = Field(None, ge=0)
+    quota_window_seconds: float | None = Field(None, gt=0)
     retry_after_seconds: float | None = Field(None, ge=0)
     faults: FaultConfig | None = None
     token_lifetime_seconds: float | None = Field(None, gt=0)

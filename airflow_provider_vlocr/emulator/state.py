@@ -100,6 +100,38 @@ class QuotaWindow:
             return True
 
 
+class FixedWindowQuota:
+    """Huawei's account quota: at most ``limit`` admitted requests in each fixed window of ``seconds`` (windows
+    start when the emulator does); ``None``/0: unlimited."""
+
+    def __init__(self, limit: int | None, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self.limit = limit
+        self.seconds = seconds
+        self._epoch = time.monotonic()
+        self._window = -1
+        self._admitted = 0
+
+    def admit(self, now: float | None = None) -> bool:
+        if not self.limit:
+            return True
+        window = int(((time.monotonic() if now is None else now) - self._epoch) // self.seconds)
+        with self._lock:
+            if window != self._window:
+                self._window, self._admitted = window, 0
+            if self._admitted >= self.limit:
+                return False
+            self._admitted += 1
+            return True
+
+    def describe(self) -> str:
+        """The window as Huawei's message says it: ``1 minute``, ``1 hour``, ``5 second``."""
+        for unit, size in (("hour", 3600.0), ("minute", 60.0)):
+            if self.seconds % size == 0:
+                return f"{self.seconds / size:g} {unit}"
+        return f"{self.seconds:g} second"
+
+
 class AkLockout:
     """The gateway locks an AK for a while after too many consecutive signature failures."""
 

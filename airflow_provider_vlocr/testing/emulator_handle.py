@@ -83,6 +83,7 @@ class EmulatorHandle:
         self.configure(
             latency_ms=0,
             qps_limit=0,
+            quota_per_window=0,
             retry_after_seconds=None,
             faults={},
             token_lifetime_seconds=self.config.token_lifetime_seconds,

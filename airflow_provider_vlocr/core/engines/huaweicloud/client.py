@@ -20,6 +20,7 @@ from ...errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
+    ThrottledError,
     TokenExpiredError,
     TransportError,
 )
@@ -187,6 +188,8 @@ class VehicleLicenseOcrClient:
             if response.status_code < 400:
                 return response
             error = error_from_response(response)
+            if pacer is not None and isinstance(error, ThrottledError) and error.quota is not None:
+                pacer.learn_quota(*error.quota)  # the account's quota as the service states it
             if (
                 isinstance(error, TokenExpiredError)
                 and not refreshed
