@@ -69,12 +69,11 @@ class BatchTask:
             )
         except ConfigurationError as error:
             raise AirflowFailException(f"bad operator argument: {error}") from None
-        previous = reusable(state.previous, self.hook.engine.name, a.options, shaped_as(a.records, a.redact_pii))
+        previous = reusable(state.previous, shaped_as(a.records, a.redact_pii))
         if previous.reshaped or previous.again:
             self.log.warning(
-                "%s: %d earlier answer(s) re-shaped for this try's options, %d made under other options (engine, API "
-                "options, or a redaction that cannot be undone) and recognised again", a.output_path,
-                previous.reshaped, previous.again,
+                "%s: %d earlier answer(s) re-shaped for this try's options, %d shaped in a way that cannot be undone "
+                "(a mask) and recognised again", a.output_path, previous.reshaped, previous.again,
             )  # fmt: skip
         self.loader = loader = self.hook.loader(
             **a.fetch_rules(),

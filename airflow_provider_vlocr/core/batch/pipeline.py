@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from .resume import answer_key
 from .scheduler import FatalBatchError, Finished, run_batch
 
 SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)  # the engine tries once; the scheduler re-queues retryable failures
+AnswerOf = Callable[[ImageTask], str]  # a task -> the answer_key its answer is made under
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,22 +84,29 @@ class BatchPlan:
 
     parsed: list[ImageTask | ImageValidationError]  # one per input, in input order
     keys: dict[int, str]  # input index -> its key across tries
+    resumed: set[int]  # input indexes an earlier try answered under the same engine and options
     unique: list[ImageTask]  # to recognise: not done by an earlier try, not a repeat
     repeats: dict[int, list[ImageTask]]  # index of a task to recognise -> the later inputs of the same image
+    stale: int  # earlier answers made under another engine or options: recognised again
 
     @classmethod
-    def make(cls, images: Any, loader: ImageLoader, side: str | None, previous: Mapping[str, Item]) -> BatchPlan:
+    def make(
+        cls, images: Any, loader: ImageLoader, side: str | None, previous: Mapping[str, Item], answer_of: AnswerOf
+    ) -> BatchPlan:
         expanded = expand_items(images, local_roots=loader.local_roots, lister=loader.storage_lister)
         parsed = list(parse_images(expanded, side))
         tasks = [entry for entry in parsed if isinstance(entry, ImageTask)]
         keys = occurrence_keys(tasks)
-        todo = [task for task in tasks if keys[task.index] not in previous]
+        earlier = [task for task in tasks if keys[task.index] in previous]
+        resumed = {t.index for t in earlier if previous[keys[t.index]].get("answer_key") == answer_of(t)}
+        todo = [task for task in tasks if task.index not in resumed]
         duplicate_of = duplicates(todo)
         repeats: dict[int, list[ImageTask]] = {}
         for task in todo:
             if task.index in duplicate_of:
                 repeats.setdefault(duplicate_of[task.index], []).append(task)
-        return cls(parsed, keys, [task for task in todo if task.index not in duplicate_of], repeats)
+        unique = [task for task in todo if task.index not in duplicate_of]
+        return cls(parsed, keys, resumed, unique, repeats, stale=len(earlier) - len(resumed))
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,16 @@ class Recognizer:
     options: RecognizeOptions
     metered: MeteredCall
 
+    answers: dict[str | None, str] = field(default_factory=dict, compare=False)  # per side asked (at most four)
+
     def options_for(self, task: ImageTask) -> RecognizeOptions:
         return self.options.model_copy(update={"side": task.side}) if task.side else self.options
+
+    def answer_key(self, task: ImageTask) -> str:
+        """The identity of ``task``'s answer: this engine and the options it is asked with (once per side)."""
+        if task.side not in self.answers:
+            self.answers[task.side] = answer_key(self.engine.name, self.options_for(task))
+        return self.answers[task.side]
 
     def __call__(self, task: ImageTask) -> OcrResponse:
         options = self.options_for(task)
@@ -143,12 +161,13 @@ def recognize_batch(
     raises :class:`FatalBatchError` from the iteration. ``cache`` answers images seen before (not billed);
     ``budget`` caps billed calls (an image over it ends as a ``budget`` item, not sent)."""
     previous = previous or {}
-    plan = BatchPlan.make(images, loader, settings.options.side, previous)
+    engine = engine.for_batch(budget=budget, cache=cache)
+    recognizer = Recognizer(engine, loader, settings.options, MeteredCall(cache, budget))
+    plan = BatchPlan.make(images, loader, settings.options.side, previous, recognizer.answer_key)
+    if plan.stale:
+        log.warning("%d earlier answer(s) were made under another engine or API options: recognised again", plan.stale)
     progress = Progress(total=len(plan.parsed))
     stopped = threading.Event()
-    metered = MeteredCall(cache, budget)
-    engine = engine.for_batch(budget=budget, cache=cache)
-    recognizer = Recognizer(engine, loader, settings.options, metered)
     finished = run_batch(
         plan.unique,
         recognizer,
@@ -166,8 +185,7 @@ def recognize_batch(
         try:
             yield from known_items(plan, previous, progress)
             for done in finished:
-                answer = answer_key(engine.name, recognizer.options_for(done.task))
-                yield from finished_items(done, plan, progress, engine.billed, answer)
+                yield from finished_items(done, plan, progress, engine.billed, recognizer.answer_key(done.task))
         finally:
             loader.policy.pool.close()  # kept-alive download connections end with the batch
 
@@ -180,7 +198,7 @@ def known_items(plan: BatchPlan, previous: Mapping[str, Item], progress: Progres
         if not isinstance(entry, ImageTask):
             progress.add(entry)
             yield cast(Item, {"index": position, **error_item(entry.image, entry.image, None, None, entry)})
-        elif plan.keys[entry.index] in previous:
+        elif entry.index in plan.resumed:
             progress.add(skipped=True)
             yield cast(Item, {**previous[plan.keys[entry.index]], "index": entry.index, "resumed": True})
 

@@ -32,20 +32,18 @@ class Resumable:
 
     items: dict[str, Item] = field(default_factory=dict)
     reshaped: int = 0  # stored unredacted (or only with a record more): shaped again, not billed
-    again: int = 0  # answered under other options, or shaped in a way that cannot be undone: recognised again
+    again: int = 0  # shaped in a way that cannot be undone (a mask), or not saying how: recognised again
 
 
-def reusable(previous: Mapping[str, Item], engine: str, options: RecognizeOptions, shape: dict[str, Any]) -> Resumable:
-    """Sort ``previous`` (the journal's last ``ok`` item per key) by what this try may do with each."""
+def reusable(previous: Mapping[str, Item], shape: dict[str, Any]) -> Resumable:
+    """Sort ``previous`` (the journal's last ``ok`` item per key) by how it was shaped; whether its answer was made
+    under this try's engine and options is the pipeline's to judge (``answer_key``, by each input's asked side)."""
     found = Resumable()
     for key, item in previous.items():
-        side = item.get("side") or options.side
         stored: dict[str, Any] = dict(item.get("shaped_as") or {})
-        if item.get("answer_key") != answer_key(engine, options.model_copy(update={"side": side})) or not stored:
-            found.again += 1
-        elif stored == shape:  # passed through as stored (a re-shape is done with once it is stored)
+        if stored == shape:  # passed through as stored (a re-shape is done with once it is stored)
             found.items[key] = cast(Item, {name: value for name, value in item.items() if name != "reshaped"})
-        elif stored.get("redact_pii") == shape["redact_pii"] or stored.get("redact_pii") == "none":
+        elif stored and stored.get("redact_pii") in (shape["redact_pii"], "none"):
             bare = {name: value for name, value in item.items() if name not in ("record", "shaped_as")}
             found.items[key] = cast(Item, {**bare, "reshaped": True})
             found.reshaped += 1
