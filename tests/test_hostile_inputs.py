@@ -445,3 +445,12 @@ def test_a_url_with_spaces_or_chinese_is_sent_percent_encoded(image_server: Call
     loader = ImageLoader.build(url_mode="download", allowed_hosts=["127.0.0.1"])
     (item,) = recognize_batch([url], engine, loader, BatchSettings(options=RecognizeOptions(side="front")))
     assert item["status"] == "ok" and item["source"] == url  # named as given
+
+
+def test_which_template_fields_are_checked_at_parse_time() -> None:
+    """Literals are checked when the DAG file is parsed; anything Jinja will render (or refuse) waits."""
+    from airflow_provider_vlocr.operators.arguments import is_literal
+
+    assert [is_literal(v) for v in ("plain", '{"json": 1}', None, 3, True, ["a", {"b": "c"}])] == [True] * 6
+    assert [is_literal(v) for v in ("{{ params.x }}", "{% if x %}a{% endif %}", "{# note #}", "a {% if %}",
+                                    ["a", "{{ ds }}"], {"k": "{{ ds }}"}, object())] == [False] * 7  # fmt: skip

@@ -3,6 +3,7 @@ again once templates are rendered. A bad argument is a :class:`ConfigurationErro
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -20,15 +21,29 @@ NUMBERS = {  # name: (minimum, integer); None always means the default (derived,
 CHOICES = {"url_mode": URL_MODES, "on_error": ON_ERROR_MODES, "redact_pii": REDACTION_MODES}
 
 
+@cache
+def _jinja() -> Any:
+    """One parser for the process (an Environment is costly to make, and DAG files are parsed often)."""
+    from jinja2 import Environment
+
+    return Environment()
+
+
 def is_literal(value: Any) -> bool:
     """Whether a template field holds its final value already: no Jinja in a string, nothing resolved at run time
     (an ``XComArg``) inside a list or dict."""
     if isinstance(value, str):
-        from jinja2 import Environment, nodes
+        if "{" not in value:  # every Jinja delimiter ({{, {%, {#) starts with one: no parse needed
+            return True
+        from jinja2 import TemplateSyntaxError, nodes
 
-        body = Environment().parse(value).body
-        return all(isinstance(node, nodes.Output) and all(isinstance(part, nodes.TemplateData) for part in node.nodes)
-                   for node in body)  # fmt: skip
+        try:
+            body = _jinja().parse(value).body
+        except TemplateSyntaxError:  # not a literal: rendering will say what is wrong with it
+            return False
+        parts = [part for node in body if isinstance(node, nodes.Output) for part in node.nodes]
+        text = "".join(part.data for part in parts if isinstance(part, nodes.TemplateData))
+        return text == value  # only plain text, all of it kept (a {# comment #} would render to something else)
     if isinstance(value, list | tuple):
         return all(is_literal(item) for item in value)
     if isinstance(value, dict):
