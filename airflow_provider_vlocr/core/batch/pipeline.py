@@ -98,7 +98,8 @@ class BatchPlan:
         tasks = [entry for entry in parsed if isinstance(entry, ImageTask)]
         keys = occurrence_keys(tasks)
         earlier = [task for task in tasks if keys[task.index] in previous]
-        resumed = {t.index for t in earlier if previous[keys[t.index]].get("answer_key") == answer_of(t)}
+        # an item that does not say what it was answered under (written before items said so) is trusted, as then
+        resumed = {t.index for t in earlier if previous[keys[t.index]].get("answer_key") in (None, answer_of(t))}
         todo = [task for task in tasks if task.index not in resumed]
         duplicate_of = duplicates(todo)
         repeats: dict[int, list[ImageTask]] = {}
