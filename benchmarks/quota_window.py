@@ -76,8 +76,10 @@ def main() -> None:
               f"{result['throttled']} answered 429 ({result['share_429']:.1%})")  # fmt: skip
     ratio = unknown["seconds"] / baseline["seconds"]
     met = ratio <= 1.3 and unknown["share_429"] <= 0.10 and unknown["ok"] == args.images
-    print(f"time ratio unknown/told: {ratio:.2f} (target <= 1.3), 429 share {unknown['share_429']:.1%} "
-          f"(target <= 10 %) -> {'met' if met else 'NOT met'}")
+    print(
+        f"time ratio unknown/told: {ratio:.2f} (target <= 1.3), 429 share {unknown['share_429']:.1%} "
+        f"(target <= 10 %) -> {'met' if met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -225,20 +225,13 @@ class EmulatorApp:
             raise EmulatorError(401, "APIG.0307", "The token must be updated.")
         if caller.kind == "aksk" and caller.project_id not in (None, project_id):
             raise EmulatorError(403, "APIG.0310", "The project is unavailable.")
+        throttled = "The throttling threshold has been reached: policy user over ratelimit"
         if not self.rate.admit():
-            raise EmulatorError(
-                429,
-                "APIG.0308",
-                f"The throttling threshold has been reached: policy user over ratelimit,limit:{self.rate.limit},"
-                "time:1 second",
-            )
+            stated = f",limit:{self.rate.limit:g},time:1 second" if self.config.state_limits else ""
+            raise EmulatorError(429, "APIG.0308", throttled + stated)
         if not self.quota.admit():
-            raise EmulatorError(
-                429,
-                "APIG.0308",
-                "The throttling threshold has been reached: policy user over ratelimit,"
-                f"limit:{self.quota.limit},time:{self.quota.describe()}",
-            )
+            stated = f",limit:{self.quota.limit},time:{self.quota.describe()}" if self.config.state_limits else ""
+            raise EmulatorError(429, "APIG.0308", throttled + stated)
         faults = self.config.faults
         if self._roll(faults.rate_429):
             self.counters.count("faults_injected", "429")
@@ -365,15 +358,16 @@ class EmulatorApp:
             update["qps_limit"] = patch.qps_limit or None
         if "quota_per_window" in update:
             update["quota_per_window"] = patch.quota_per_window or None
-        if update.get("quota_window_seconds") is None:
-            update.pop("quota_window_seconds", None)
+        for unset_if_none in ("quota_window_seconds", "state_limits"):
+            if update.get(unset_if_none) is None:
+                update.pop(unset_if_none, None)
         self.config = self.config.model_copy(update=update)
         self.gateway.config = self.config
         if patch.url_allowed_hosts is not None:
             self.engine.allowed_url_hosts = tuple(patch.url_allowed_hosts)
         shown = {"latency_ms", "qps_limit", "quota_per_window", "quota_window_seconds", "retry_after_seconds", "faults",
                  "token_lifetime_seconds"}  # fmt: skip
-        shown.add("url_allowed_hosts")
+        shown |= {"url_allowed_hosts", "state_limits"}
         return {"settings": self.config.model_dump(include=shown)}
 
     def _add_answers(self, body: bytes) -> int:

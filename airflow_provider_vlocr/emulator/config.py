@@ -79,6 +79,8 @@ class EmulatorConfig(_Strict):
     # Huawei's account quota: a fixed window per user ("limit:300,time:1 minute" in APIG.0308's message).
     quota_per_window: int | None = Field(None, gt=0)
     quota_window_seconds: float = Field(60.0, gt=0)
+    # False: 429s for qps_limit and the window quota do not say the limit (a gateway policy that keeps it to itself)
+    state_limits: bool = True
     retry_after_seconds: float | None = Field(None, ge=0, description="Retry-After sent with 429s (none if unset)")
     faults: FaultConfig = Field(default_factory=FaultConfig)
     seed: int = 0
@@ -105,6 +107,7 @@ class SettingsPatch(_Strict):
     qps_limit: float | None = Field(None, ge=0)
     quota_per_window: int | None = Field(None, ge=0)
     quota_window_seconds: float | None = Field(None, gt=0)
+    state_limits: bool | None = None
     retry_after_seconds: float | None = Field(None, ge=0)
     faults: FaultConfig | None = None
     token_lifetime_seconds: float | None = Field(None, gt=0)
