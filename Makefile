@@ -14,7 +14,7 @@ PIP_VERSION := 26.3
 UV_VERSION  := 0.13.9
 
 # The extras every test leg holds; `make lock` resolves pyproject.toml with these.
-EXTRAS := local,test,bench,openlineage,obs
+EXTRAS := local,test,bench,openlineage,obs,redis
 comma  := ,
 
 VENV := .venv
@@ -25,7 +25,7 @@ LOCK := constraints/airflow-3.3.txt
 # oldest supported Airflow (3.0.6) and the next one (3.4, a pre-release while no 3.4.0 is out).
 SIDE_LEGS := 3.0 3.4
 
-.PHONY: install fonts browser test lint demo lock test-next scale-demo scale-services clean
+.PHONY: install fonts services test lint demo lock test-next scale-demo scale-services clean
 
 # CJK fonts render the synthetic licence photos (tests, demo, benchmarks); Debian's packages, installed when
 # missing and we are root (CI and the project machines are); elsewhere install fonts-noto-cjk yourself.
@@ -62,15 +62,21 @@ fonts:
 
 install: $(VENV)/.installed fonts
 
-# Headless Chromium (Debian's package) opens the review report in tests/test_review_report.py; installed when
+# Servers the suite starts itself, from Debian's packages: headless Chromium opens the review report
+# (tests/test_review_report.py), redis-server backs the shared pacer (tests/test_shared_pacer.py). Installed when
 # missing and we are root, else those tests are skipped.
-browser:
-	@if ! command -v chromium >/dev/null; then \
+TEST_PACKAGES := chromium:chromium redis-server:redis-server
+services:
+	@missing=""; \
+	for entry in $(TEST_PACKAGES); do \
+		command -v $${entry%%:*} >/dev/null || missing="$$missing $${entry#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing chromium (Debian) for the review report's browser test"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			echo "installing$$missing (Debian) for the tests that start them"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "warning: no chromium; install Debian's chromium (the review report's browser test is skipped)"; \
+			echo "warning: missing$$missing (Debian packages); the tests that need them are skipped"; \
 		fi; \
 	fi
 
@@ -85,7 +91,7 @@ LEG_TIMEOUT := 40m
 AIRFLOW_OF = $$($(1)/bin/python -c "import importlib.metadata as m; print(m.version('apache-airflow'))")
 PYTEST_LEG = timeout --kill-after=30s $(LEG_TIMEOUT) $(1)/bin/python -m pytest -q
 
-test: lint browser $(foreach leg,$(SIDE_LEGS),.venv-airflow-$(leg)/.installed)
+test: lint services $(foreach leg,$(SIDE_LEGS),.venv-airflow-$(leg)/.installed)
 	@pids=""; \
 	for leg in $(SIDE_LEGS); do \
 		$(call PYTEST_LEG,.venv-airflow-$$leg) -p no:cacheprovider > .pytest-airflow-$$leg.log 2>&1 & pids="$$pids $$!"; \
@@ -126,7 +132,7 @@ lock: $(LOCK_VENV)/bin/uv
 # The release is looked up and pinned: with a range, pip's resolver settled on 3.4.0b1 while 3.4.0b2 was served.
 NEXT_VENV   := .venv-next
 NEXT_SERIES := 3.4
-test-next: fonts browser
+test-next: fonts services
 	rm -rf $(NEXT_VENV)
 	$(PYTHON) -m venv $(NEXT_VENV)
 	$(NEXT_VENV)/bin/python -m pip install --quiet --upgrade pip $(QUIET_PIP)

@@ -60,6 +60,11 @@ def connection_fields() -> dict[str, Any]:
             maximum=1.0,
             default=HYBRID_THRESHOLD,
         ),
+        "shared_pacer": _field(
+            "Shared pacer (Redis)",
+            "All workers pace this account's calls as one: a redis:// URL or the id of an Airflow Redis connection "
+            "(e.g. the Celery broker's). Needs the 'redis' extra. Empty: each process paces alone.",
+        ),
     }
 
 

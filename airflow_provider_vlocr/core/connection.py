@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,7 +60,8 @@ def _text(value: Any) -> str | None:
 
 
 TEXT_FIELDS = ("login", "domain_name", "access_key_id", "secret_access_key", "security_token", "token", "project_id",
-               "ocr_endpoint", "iam_endpoint", "obs_endpoint", "enterprise_project_id", "pii_salt")  # fmt: skip
+               "ocr_endpoint", "iam_endpoint", "obs_endpoint", "enterprise_project_id", "pii_salt",
+               "shared_pacer")  # fmt: skip
 
 
 class ConnectionSettings(BaseModel):
@@ -85,6 +87,8 @@ class ConnectionSettings(BaseModel):
     engine: str = "huaweicloud"
     hybrid_threshold: float = HYBRID_THRESHOLD
     pii_salt: str | None = Field(default=None, repr=False)
+    # the account's pace shared by every worker: a redis:// URL or the id of an Airflow Redis connection
+    shared_pacer: str | None = Field(default=None, repr=False)
 
     @classmethod
     def from_parts(cls, *, login: str | None, password: str | None, extras: Mapping[str, Any]) -> ConnectionSettings:
@@ -137,7 +141,11 @@ class ConnectionSettings(BaseModel):
     @property
     def secrets(self) -> list[str]:
         """Every secret value present (to hand to ``mask_secret``)."""
-        return [v for v in (getattr(self, name) for name in SECRET_FIELDS) if v]
+        found = [v for v in (getattr(self, name) for name in SECRET_FIELDS) if v]
+        if self.shared_pacer and "://" in self.shared_pacer:  # a Redis URL may carry a password
+            password = urlsplit(self.shared_pacer).password
+            found += [password, quote(password, safe="")] if password else []
+        return found
 
     @property
     def resolved_ocr_endpoint(self) -> str:

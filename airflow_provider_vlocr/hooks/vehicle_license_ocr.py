@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
@@ -15,7 +16,8 @@ from ..core.engines.factory import EngineContext, build_engine
 from ..core.engines.registry import engine_spec
 from ..core.errors import FATAL_ERRORS, ConfigurationError, VlocrError
 from ..core.models import OcrResponse, RecognizeOptions, Side
-from ..core.ratelimit import MAX_AUTO_CONCURRENCY, AdaptivePacer
+from ..core.pacestore import PaceStore
+from ..core.ratelimit import HEADROOM, INITIAL_RATE, MAX_AUTO_CONCURRENCY, AdaptivePacer
 
 if TYPE_CHECKING:
     from ..core.batch.budget import CallBudget
@@ -65,13 +67,12 @@ class VehicleLicenseOcrHook(BaseHook):
         self.vlocr_conn_id = vlocr_conn_id
         self.max_concurrency = max_concurrency
         self.retry = retry
-        # One pacer per hook, shared by all its threads: the rate limit (adapting to 429s) and the concurrency.
-        self.pacer = AdaptivePacer(max_requests_per_second, max_concurrency=max_concurrency)
         self.refresh_margin_seconds = refresh_margin_seconds
         self.engine_override = engine
         self._lock = threading.RLock()  # the engine is built under it and reads the settings under it
         self._settings: ConnectionSettings | None = None
         self._engine: RecognitionEngine | None = None
+        self._pacer: AdaptivePacer | None = None
 
     # -- lazy state ------------------------------------------------------------------------------------
     @property
@@ -87,6 +88,30 @@ class VehicleLicenseOcrHook(BaseHook):
                     mask_secret(secret)
                 self._settings = settings
             return self._settings
+
+    @property
+    def pacer(self) -> AdaptivePacer:
+        """One pacer per hook, shared by all its threads: the request rate (adapting to limits) and the concurrency.
+        With the connection extra ``shared_pacer`` its state lives in Redis, shared by every worker of the account."""
+        with self._lock:
+            if self._pacer is None:
+                self._pacer = AdaptivePacer(
+                    self.max_requests_per_second, max_concurrency=self.max_concurrency, store=self._shared_store()
+                )
+            return self._pacer
+
+    def _shared_store(self) -> PaceStore | None:
+        """The account's shared pace store when the connection asks for one (cloud engines only)."""
+        if not engine_spec(self.engine_name).needs_connection or not self.settings.shared_pacer:
+            return None
+        from ..core.redis_pacing import RedisPaceStore, account_key
+
+        target = self.settings.shared_pacer
+        url = target if "://" in target else redis_url(self.get_connection(target))
+        s = self.settings
+        key = account_key(s.resolved_ocr_endpoint, s.project_id or s.region, s.access_key_id or s.login or "token")
+        rate = self.max_requests_per_second * HEADROOM if self.max_requests_per_second else INITIAL_RATE
+        return RedisPaceStore.from_url(url, key, rate=rate)
 
     @property
     def engine_name(self) -> str:
@@ -283,3 +308,15 @@ class VehicleLicenseOcrHook(BaseHook):
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None
+
+
+def redis_url(conn: Any) -> str:
+    """The ``redis://`` URL of an Airflow Redis connection (host, port, login, password, extras ``db``, ``ssl``);
+    its password is masked in logs."""
+    extra = conn.extra_dejson
+    scheme = "rediss" if str(extra.get("ssl", "")).lower() in ("1", "true", "yes") else "redis"
+    auth = ""
+    if conn.password:
+        mask_secret(conn.password)
+        auth = f"{quote(conn.login or '', safe='')}:{quote(conn.password, safe='')}@"
+    return f"{scheme}://{auth}{conn.host or '127.0.0.1'}:{conn.port or 6379}/{int(extra.get('db') or 0)}"
