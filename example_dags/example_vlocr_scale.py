@@ -1,10 +1,17 @@
 """Scale out through Airflow: a folder split into mapped chunks, one OCR task per chunk on any worker, a pool that
 keeps the whole fleet of tasks inside the account's request quota, and a summary of what was billed.
 
-The quota arithmetic: every task paces its own calls at ``max_requests_per_second`` (``VLOCR_TASK_QPS``), and the
-pool (``VLOCR_POOL``, created by the deployment with ``airflow pools set``) caps how many chunks run at once, so
-``pool slots × VLOCR_TASK_QPS`` is the most the fleet can send, whatever the number of workers. ``make scale-demo``
-runs this DAG on the CeleryExecutor (README, "Scaling out").
+The quota, two ways:
+
+* shared (recommended): the ``vlocr`` connection's extra ``shared_pacer`` names a Redis every worker reaches (the
+  Celery broker's, in another database). Every task is told the account's quota as ``max_requests_per_second``
+  (``VLOCR_TASK_QPS``) and the Redis store keeps the fleet's total under it, whichever tasks run: a worker's unused
+  share goes to the others;
+* static: each task paces its own share at ``max_requests_per_second`` and the pool (``VLOCR_POOL``, created with
+  ``airflow pools set``) caps how many chunks run at once, so ``pool slots × VLOCR_TASK_QPS`` is the most the fleet
+  can send.
+
+``make scale-demo`` runs this DAG on the CeleryExecutor (README, "Scaling out").
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ with DAG(
     # [START howto_operator_vlocr_scale]
     ocr = VehicleLicenseOcrOperator.partial(
         task_id="recognize_chunk",
-        pool=POOL,  # slots × max_requests_per_second ≤ the account's quota
+        pool=POOL,  # static pacing: slots × max_requests_per_second ≤ the account's quota
         max_requests_per_second=TASK_QPS,
         output_path="{{ params.folder }}/results/{{ run_id }}/chunk-{{ ti.map_index }}.jsonl",  # journal: resume
         on_error="continue",

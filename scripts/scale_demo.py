@@ -59,11 +59,24 @@ class Plan:
     qps_limit: float
     task_qps: float
     latency_ms: int
+    pacing: str = "shared"
+
+    @property
+    def shared(self) -> bool:
+        return self.pacing == "shared"
 
     @property
     def pool_slots(self) -> int:
-        """The most chunks that may call the service at once: slots × task_qps ≤ QUOTA_SHARE × limit."""
+        """The most chunks that may call the service at once. Shared pacing: every worker slot (the Redis pacer
+        holds the quota whatever runs); pool pacing: slots × task_qps ≤ QUOTA_SHARE × limit."""
+        if self.shared:
+            return self.workers * self.worker_concurrency
         return max(1, int(self.qps_limit * QUOTA_SHARE / self.task_qps))
+
+    @property
+    def rate_per_task(self) -> float:
+        """``max_requests_per_second`` of each task: the account's quota when shared (the store keeps the total)."""
+        return self.qps_limit if self.shared else self.task_qps
 
 
 def parse_args(argv: list[str] | None) -> Plan:
@@ -75,6 +88,13 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--qps-limit", type=float, default=10.0, help="the emulated account quota (default 10/s)")
     parser.add_argument("--task-qps", type=float, default=2.0, help="max_requests_per_second per task (default 2)")
     parser.add_argument("--latency-ms", type=int, default=300, help="the emulator's answer time (default 300 ms)")
+    parser.add_argument(
+        "--pacing",
+        choices=("shared", "pool"),
+        default="shared",
+        help="shared: every task paces the account's quota through the broker's Redis (connection extra "
+        "shared_pacer); pool: each task its own share (pool slots × --task-qps), the static way (default shared)",
+    )
     args = parser.parse_args(argv)
     if args.chunks < 10 or args.workers < 2 or args.images < args.chunks:
         parser.error("the demo needs at least 10 chunks, 2 workers and one image per chunk")
@@ -315,7 +335,7 @@ def airflow_env(
         "AIRFLOW_CONN_VLOCR_DEFAULT": json.dumps(connection),
         "VLOCR_EXAMPLE_FOLDER": f"file://{samples}",
         "VLOCR_POOL": POOL,
-        "VLOCR_TASK_QPS": str(plan.task_qps),
+        "VLOCR_TASK_QPS": str(plan.rate_per_task),
     }
 
 
@@ -358,10 +378,12 @@ def span_seconds(instances: list[dict[str, Any]]) -> float:
     return (max(ends) - min(starts)).total_seconds()
 
 
-def verdict_line(images: int, ok: int, workers: int, throughput: float, max_qps: int, limit: float, twice: int) -> str:
+def verdict_line(
+    images: int, ok: int, workers: int, throughput: float, max_qps: int, limit: float, twice: int, pacing: str
+) -> str:
     return (
         f"scale-demo: images={images} ok={ok} workers={workers} throughput={throughput:.2f} img/s "
-        f"max_qps={max_qps} limit={limit:g} billed_twice={twice}"
+        f"max_qps={max_qps} limit={limit:g} quota_used={throughput / limit:.2f} billed_twice={twice} pacing={pacing}"
     )
 
 
@@ -374,8 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     (dags / DAG_FILE.name).symlink_to(DAG_FILE)
     say(
         f"plan: {plan.images} images in {plan.chunks} chunks, {plan.workers} Celery workers × "
-        f"{plan.worker_concurrency} slots, quota {plan.qps_limit:g}/s, pool {POOL} = {plan.pool_slots} slots × "
-        f"{plan.task_qps:g}/s per task = {plan.pool_slots * plan.task_qps:g}/s"
+        f"{plan.worker_concurrency} slots, quota {plan.qps_limit:g}/s, "
+        + (
+            f"paced as one through Redis (shared_pacer), pool {POOL} = {plan.pool_slots} slots"
+            if plan.shared
+            else f"pool {POOL} = {plan.pool_slots} slots × {plan.task_qps:g}/s per task = "
+            f"{plan.pool_slots * plan.task_qps:g}/s"
+        )
     )
     answers = write_samples(samples, plan.images)
     say(f"generated {len(answers)} licence photos in {samples}")
@@ -403,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
             wait_for("the emulator", lambda: emulator.counters() is not None, 60, processes=[emulator_service])
             say(f"emulator at {base_url}, quota {plan.qps_limit:g} requests/s, {plan.latency_ms} ms per answer")
             api_port = free_port()
-            env = airflow_env(plan, home, dags, pg_port, redis_port, api_port, emulator.connection("aksk"), samples)
+            connection = emulator.connection("aksk")
+            if plan.shared:  # the broker's Redis, another database: all tasks pace the account's calls as one
+                connection["extra"] = {**connection["extra"], "shared_pacer": f"redis://127.0.0.1:{redis_port}/1"}
+            env = airflow_env(plan, home, dags, pg_port, redis_port, api_port, connection, samples)
             airflow = str(Path(sys.executable).with_name("airflow"))
             started = time.monotonic()
             run([airflow, "db", "migrate"], env, setup_log)
@@ -489,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             max_qps=int(counters["max_qps"]),
             limit=plan.qps_limit,
             twice=twice,
+            pacing=plan.pacing,
         ),
         flush=True,
     )
