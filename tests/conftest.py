@@ -131,3 +131,27 @@ def run_dag(airflow_db: Path) -> Callable[..., Any]:
         return str(dag_run.state), xcoms_of(dag_run.run_id)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def obs_server() -> Iterator[str]:
+    """An S3-compatible server (moto's server mode) on 127.0.0.1, standing in for OBS."""
+    moto_server = pytest.importorskip("moto.server", reason="moto is not installed")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def s3_client(conn: dict[str, Any]) -> Any:
+    """A boto3 S3 client on the connection's ``obs_endpoint`` with its AK/SK (to set up and check buckets)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=conn["extra"]["obs_endpoint"],
+        aws_access_key_id=conn["extra"]["access_key_id"],
+        aws_secret_access_key=conn["extra"]["secret_access_key"],
+        region_name="us-east-1",
+    )

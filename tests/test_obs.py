@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle
+from tests.conftest import s3_client
 from tests.samples import front_reading, make_image
 
 pytest.importorskip("s3fs", reason="the obs extra is not installed")
-moto_server = pytest.importorskip("moto.server", reason="moto is not installed")
 RunDag = Callable[..., tuple[str, dict[Any, Any]]]
-
-
-@pytest.fixture(scope="module")
-def obs_server() -> Iterator[str]:
-    """An S3-compatible server (moto's server mode) on 127.0.0.1, standing in for OBS."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -36,15 +26,7 @@ def obs_connection(vlocr_emulator: EmulatorHandle, obs_server: str, monkeypatch:
 
 
 def put_objects(conn: dict[str, Any], bucket: str, objects: dict[str, bytes]) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=conn["extra"]["obs_endpoint"],
-        aws_access_key_id=conn["extra"]["access_key_id"],
-        aws_secret_access_key=conn["extra"]["secret_access_key"],
-        region_name="us-east-1",
-    )
+    s3 = s3_client(conn)
     s3.create_bucket(Bucket=bucket)
     for key, data in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=data)

@@ -242,6 +242,7 @@ class VehicleLicenseOcrHook(BaseHook):
         report: Callable[[Progress], None] | None = None,
         cache: ResultCache | None = None,
         budget: CallBudget | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> BatchRun:
         """Recognise a batch (URLs, paths, object-storage URIs, bytes, dicts) with this hook's engine.
 
@@ -250,7 +251,8 @@ class VehicleLicenseOcrHook(BaseHook):
         with :class:`FatalBatchError`. ``loader`` holds the fetch rules (:meth:`loader`; by default public URLs
         only, no local files); folder, prefix and glob items expand to their image files; ``previous`` holds items
         of an earlier try by key, which are not sent again; ``cache`` answers photos seen before without a call;
-        ``budget`` caps the billed calls.
+        ``budget`` caps the billed calls; ``before_send`` runs before each round of new sends (a journal's
+        flush).
         """
         from ..core.batch.pipeline import BatchSettings, recognize_batch
 
@@ -264,6 +266,7 @@ class VehicleLicenseOcrHook(BaseHook):
             retry=self.retry or RetryPolicy(),
             progress_interval=progress_interval,
             fatal_errors=FATAL_ERRORS,
+            before_send=before_send,
         )
         return recognize_batch(
             images, engine, loader or self.loader(), settings, previous=previous, report=report, cache=cache,

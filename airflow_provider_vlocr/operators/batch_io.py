@@ -34,9 +34,16 @@ class BatchState:
 
     @classmethod
     def open(
-        cls, context: Any, stack: ExitStack, *, output_path: str | None, cache_path: str | None, max_billed: int | None
+        cls,
+        context: Any,
+        stack: ExitStack,
+        *,
+        output_path: str | None,
+        cache_path: str | None,
+        max_billed: int | None,
+        obs_conn_id: str | None = None,
     ) -> BatchState:
-        storage = ObjectStorage()
+        storage = ObjectStorage(obs_conn_id)
         try_number = try_number_of(context)
         journal = Journal(output_path, storage, try_number=try_number) if output_path else None
         store = _state_store(context)

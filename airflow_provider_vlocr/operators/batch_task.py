@@ -65,8 +65,9 @@ class BatchTask:
         a = self.arguments
         try:
             state = BatchState.open(
-                self.context, stack, output_path=a.output_path, cache_path=a.cache_path, max_billed=a.max_billed_calls
-            )
+                self.context, stack, output_path=a.output_path, cache_path=a.cache_path,
+                max_billed=a.max_billed_calls, obs_conn_id=a.vlocr_conn_id,
+            )  # fmt: skip
         except ConfigurationError as error:
             raise AirflowFailException(f"bad operator argument: {error}") from None
         previous = reusable(state.previous, shaped_as(a.records, a.redact_pii))
@@ -89,6 +90,7 @@ class BatchTask:
             cache=state.cache,
             budget=state.budget,
             report=lambda progress: self.log.info("OCR progress: %s", progress.line()),
+            before_send=state.journal.flush_group if state.journal is not None else None,
         )
         try:
             items, self.tally = state.write(self.sources.note(self.shaper.shape(item)) for item in self.run)
@@ -111,7 +113,8 @@ class BatchTask:
                 vehicles_unpaired=sum(not v["paired"] for v in vehicles),  # a page whose partner is not here
             )
             if output_path:
-                summary["vehicles_path"] = ObjectStorage().write_vehicles(output_path, vehicles)
+                storage = ObjectStorage(self.arguments.vlocr_conn_id)
+                summary["vehicles_path"] = storage.write_vehicles(output_path, vehicles)
             else:
                 self.context["ti"].xcom_push(key="vehicles", value=vehicles)
         if summary.get("cloud_errors"):
@@ -131,7 +134,8 @@ class BatchTask:
             tally.review_items, self.read_photo, redacted=self.arguments.redact_pii != "none",
             title=f"OCR review: {output_path}", more=tally.needs_review - len(tally.review_items),
         )  # fmt: skip
-        return ObjectStorage().write_text(sibling_path(output_path, "review", ".html"), page)
+        storage = ObjectStorage(self.arguments.vlocr_conn_id)
+        return storage.write_text(sibling_path(output_path, "review", ".html"), page)
 
     def read_photo(self, item: Item) -> bytes | None:
         """An item's photo, read again under the same fetch rules (``None`` when it cannot be)."""

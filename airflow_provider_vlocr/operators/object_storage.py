@@ -25,17 +25,21 @@ def _path(uri: str, obs_conn_id: str | None = None) -> Any:
 
 
 class ObjectStorage:
-    """The journal's :class:`~airflow_provider_vlocr.core.batch.journal.Storage` over ``ObjectStoragePath``."""
+    """The journal's :class:`~airflow_provider_vlocr.core.batch.journal.Storage` over ``ObjectStoragePath``;
+    ``obs://`` URIs use the vlocr connection ``obs_conn_id`` (its AK/SK), other stores their own connection."""
+
+    def __init__(self, obs_conn_id: str | None = None) -> None:
+        self.obs_conn_id = obs_conn_id
 
     def local_path(self, uri: str) -> Path | None:
         if "://" not in uri:
             return Path(uri)
-        path = _path(uri)
+        path = _path(uri, self.obs_conn_id)
         protocol = path.protocol if isinstance(path.protocol, str) else path.protocol[0]
         return Path(path.path) if protocol in LOCAL_PROTOCOLS else None
 
     def open_text(self, uri: str, mode: str) -> IO[str]:
-        path = _path(uri)
+        path = _path(uri, self.obs_conn_id)
         if "w" in mode:
             path.parent.mkdir(parents=True, exist_ok=True)
         handle: IO[str] = path.open(mode, encoding="utf-8")
@@ -44,13 +48,13 @@ class ObjectStorage:
         return handle
 
     def exists(self, uri: str) -> bool:
-        return bool(_path(uri).exists())
+        return bool(_path(uri, self.obs_conn_id).exists())
 
     def files(self, uri: str) -> list[str]:
-        return sorted(str(child) for child in _path(uri).iterdir() if child.is_file())
+        return sorted(str(child) for child in _path(uri, self.obs_conn_id).iterdir() if child.is_file())
 
     def delete(self, uri: str) -> None:
-        _path(uri).unlink(missing_ok=True)
+        _path(uri, self.obs_conn_id).unlink(missing_ok=True)
 
     def write_text(self, uri: str, text: str) -> str:
         """Write ``text`` to ``uri``; returns it."""

@@ -2,11 +2,14 @@
 
 * A local ``output_path`` is itself the journal: items are appended, flushed and ``fsync``-ed one by one (a
   SIGKILL loses at most the calls in flight), and nothing is ever truncated while a try runs.
-* Any other ``output_path`` (object storage) is journaled to a local spool file the same way, and the spool is
-  uploaded as a part file (``<output>.parts/``) every ``part_records`` items or ``part_seconds`` seconds, so
-  a try on another worker resumes from the parts.
+* Any other ``output_path`` (object storage) is journaled to a local spool file the same way, and the items not
+  yet on the storage are uploaded as a small part object (``<output>.parts/``) by :meth:`Journal.flush_group`,
+  which the pipeline calls before each round of new sends: an answer is on the storage before its slot is reused,
+  so a try on another worker (another machine, a fresh spool) re-bills at most the calls in flight. Without that
+  barrier (the core API) a group is uploaded every ``part_records`` items or ``part_seconds`` seconds.
 * :meth:`Journal.finish` writes the final output: exactly one item per input (the last one written for its
-  key), in input order, replacing the file atomically; parts and spool are removed.
+  key), in input order, replacing the file atomically; parts and spool are removed. Memory stays flat: only a
+  key -> offset map is held, the items themselves are streamed.
 
 Storage is reached through an injected :class:`~.storage.Storage` (``ObjectStoragePath`` in the operator).
 """
@@ -19,6 +22,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, cast
@@ -29,6 +33,7 @@ from .storage import Storage
 
 PART_RECORDS = 100
 PART_SECONDS = 10.0
+SPOOL_ENV = "VLOCR_SPOOL_DIR"  # where object-storage outputs are spooled (default: <temp dir>/vlocr-spool)
 
 
 def read_items(lines: Iterable[str]) -> Iterator[Item]:
@@ -64,14 +69,15 @@ class Journal:
         self.part_seconds = part_seconds
         self.local = storage.local_path(output)
         digest = hashlib.sha256(output.encode("utf-8")).hexdigest()[:24]
-        spool_root = spool_dir or Path(tempfile.gettempdir()) / "vlocr-spool"
+        spool_root = spool_dir or Path(os.environ.get(SPOOL_ENV) or Path(tempfile.gettempdir()) / "vlocr-spool")
         self.path = self.local or spool_root / f"{digest}.jsonl"
         self.parts = output.rstrip("/") + ".parts"
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
-        self._unuploaded = 0
+        self._group: list[str] = []  # lines on the spool, not yet in a part
         self._last_upload = time.monotonic()
         self._part_seq = 0
+        self._writer = uuid.uuid4().hex[:8]  # parts of two writers never share a name, whatever their try number
 
     # -- reading what earlier tries wrote ----------------------------------------------------------------
     def earlier_items(self) -> Iterator[Item]:
@@ -132,27 +138,32 @@ class Journal:
             self._handle.write(line)
             self._handle.flush()
             os.fsync(self._handle.fileno())
-            self._unuploaded += 1
-            if self.local is None and (
-                self._unuploaded >= self.part_records or time.monotonic() - self._last_upload >= self.part_seconds
-            ):
-                self._upload_part()
+            if self.local is None:
+                self._group.append(line)
+                if len(self._group) >= self.part_records or time.monotonic() - self._last_upload >= self.part_seconds:
+                    self._upload_group()
 
-    def _upload_part(self) -> None:
-        """Copy the spool to a new part file (the spool stays until the output is final)."""
+    def flush_group(self) -> None:
+        """Upload the items not yet on the storage as one part object (nothing for a local output, or when all
+        are there)."""
+        with self._lock:
+            if self._group:
+                self._upload_group()
+
+    def _upload_group(self) -> None:
+        """The pending lines as a new part object (the spool keeps them too, until the output is final)."""
         self._part_seq += 1
-        part = f"{self.parts}/part-{self.try_number:03d}-{self._part_seq:05d}.jsonl"
-        with self.path.open(encoding="utf-8") as source, self.storage.open_text(part, "w") as target:
-            for line in source:
-                target.write(line)
-        self._unuploaded = 0
+        part = f"{self.parts}/part-{self.try_number:03d}-{self._writer}-{self._part_seq:06d}.jsonl"
+        with self.storage.open_text(part, "w") as target:
+            target.write("".join(self._group))
+        self._group.clear()
         self._last_upload = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
             if self._handle is not None:
-                if self.local is None and self._unuploaded:
-                    self._upload_part()
+                if self._group:
+                    self._upload_group()
                 self._handle.close()
                 self._handle = None
 
@@ -160,40 +171,47 @@ class Journal:
         """Write the final output (one item per key, the last written, in input order); returns its size."""
         self.close()
         if self.local is not None:
-            return self._finish_local()
-        last: dict[str, Item] = {}
-        for item in self.earlier_items():
-            key = item.get("key") or f"#index-{item.get('index')}"
-            last[str(key)] = item
-        ordered = sorted(last.values(), key=lambda r: (r.get("index") is None, r.get("index") or 0))
-        with self.storage.open_text(self.output, "w") as handle:
-            write_lines(handle, ordered)
+            return compact(self.local)
+        gathered = self.path.with_name(self.path.name + ".final")
+        gathered.parent.mkdir(parents=True, exist_ok=True)
+        with gathered.open("w", encoding="utf-8") as target:
+            for item in self.earlier_items():
+                target.write(json.dumps(item, ensure_ascii=False) + "\n")
+        try:
+            count = compact(gathered)
+            with gathered.open(encoding="utf-8") as source, self.storage.open_text(self.output, "w") as handle:
+                for line in source:
+                    handle.write(line)
+        finally:
+            gathered.unlink(missing_ok=True)
         for part in self.storage.files(self.parts) if self.storage.exists(self.parts) else []:
             self.storage.delete(part)
         self.path.unlink(missing_ok=True)
-        return len(ordered)
+        return count
 
-    def _finish_local(self) -> int:
-        """Compact the local journal in place with flat memory: one pass for offsets, one to copy in order."""
-        assert self.local is not None
-        last: dict[str, tuple[int, int]] = {}
-        with self.local.open("rb") as source:
-            offset = 0
-            for raw in source:
-                item = next(read_items([raw.decode("utf-8", "replace")]), None)
-                if item is not None:
-                    key = str(item.get("key") or f"#index-{item.get('index')}")
-                    last[key] = (int(item.get("index") or 0), offset)
-                offset += len(raw)
-        temporary = self.local.with_name(self.local.name + ".tmp")
-        with self.local.open("rb") as source, temporary.open("wb") as target:
-            for _, at in sorted(last.values()):
-                source.seek(at)
-                target.write(source.readline())
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, self.local)
-        return len(last)
+
+def compact(path: Path) -> int:
+    """Rewrite a JSON Lines journal in place: the last item per key, in input order (atomically, with flat memory:
+    one pass for offsets, one to copy in order). Returns the number of items kept."""
+    last: dict[str, tuple[int, int]] = {}
+    with path.open("rb") as source:
+        offset = 0
+        for raw in source:
+            item = next(read_items([raw.decode("utf-8", "replace")]), None)
+            if item is not None:
+                key = str(item.get("key") or f"#index-{item.get('index')}")
+                last[key] = (int(item.get("index") or 0), offset)
+            offset += len(raw)
+    temporary = path.with_name(path.name + ".tmp")
+    with path.open("rb") as source, temporary.open("wb") as target:
+        for _, at in sorted(last.values()):
+            source.seek(at)
+            line = source.readline()
+            target.write(line if line.endswith(b"\n") else line + b"\n")
+        target.flush()
+        os.fsync(target.fileno())
+    os.replace(temporary, path)
+    return len(last)
 
 
 def write_items(items: Iterable[Item], journal: Journal | None, seen: Callable[[Item], None]) -> list[Item]:

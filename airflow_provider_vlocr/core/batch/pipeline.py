@@ -69,6 +69,8 @@ class BatchSettings:
 
     :param concurrency: calls in flight, or a callable read before each submission (adaptive pacing).
     :param retry: how retryable failures are re-queued (the engine itself makes single attempts).
+    :param before_send: called before each round of new sends, once the items so far are consumed (the journal
+        makes them durable there).
     """
 
     options: RecognizeOptions = field(default_factory=RecognizeOptions)
@@ -76,6 +78,7 @@ class BatchSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 5.0
     fatal_errors: tuple[type[BaseException], ...] = ()
+    before_send: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ def recognize_batch(
         progress_interval=settings.progress_interval,
         report=report,
         stop=stopped,
+        before_send=settings.before_send,
     )
 
     def items() -> Iterator[Item]:

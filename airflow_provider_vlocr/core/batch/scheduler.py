@@ -81,6 +81,7 @@ def run_batch(
     report: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
+    before_send: Callable[[], None] | None = None,
 ) -> Iterator[Finished]:
     """Process ``tasks`` with bounded concurrency; yield each :class:`Finished` as it completes (its
     ``task.index`` says where it belongs).
@@ -90,12 +91,14 @@ def run_batch(
     ``max_concurrency`` may be a callable read before each submission (adaptive pacing). Tasks are drawn from
     ``tasks`` only as workers free up, so memory stays flat for any batch size. A fatal error (``is_fatal``)
     stops submitting, lets in-flight work finish (yielding it), then raises :class:`FatalBatchError`; a set
-    ``stop`` event does the same and raises :class:`BatchStopped`.
+    ``stop`` event does the same and raises :class:`BatchStopped`. ``before_send`` runs before each round of new
+    sends, once the items yielded so far are consumed: the journal makes them durable there, so no slot is reused
+    before the answers it held are safe.
     """
     limit = max_concurrency if callable(max_concurrency) else (lambda: max(1, int(max_concurrency)))
     scheduler = Scheduler(
         iter(tasks), process, limit, retry or RetryPolicy(max_attempts=1), is_fatal,
-        progress or Progress(total=total), stop or threading.Event(), clock,
+        progress or Progress(total=total), stop or threading.Event(), clock, before_send,
     )  # fmt: skip
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="vlocr") as pool:
         yield from scheduler.run(pool, progress_interval, report or (lambda p: log.info("progress: %s", p.line())))
@@ -113,6 +116,7 @@ class Scheduler:
     progress: Progress
     stop: threading.Event
     clock: Callable[[], float]
+    before_send: Callable[[], None] | None = None
     exhausted: bool = False
     waiting: list[_Waiting] = field(default_factory=list)  # a heap by not-before time
     due: deque[_Waiting] = field(default_factory=deque)
@@ -140,7 +144,10 @@ class Scheduler:
             report(self.progress)
 
     def submit_due(self, pool: ThreadPoolExecutor) -> None:
-        """Start attempts while there is room: re-queued retries that are due first, then new tasks."""
+        """Start attempts while there is room: re-queued retries that are due first, then new tasks (after
+        ``before_send``: what was answered is safe before its slot is reused)."""
+        if self.before_send is not None and len(self.in_flight) < self.limit():
+            self.before_send()
         now = self.clock()
         while self.waiting and self.waiting[0].not_before <= now:
             self.due.append(heapq.heappop(self.waiting))
