@@ -172,13 +172,10 @@ class VehicleLicenseOcrClient:
                 pacer.acquire()
             sent = time.monotonic()
             try:
-                response = self.session.request(
-                    call.method,
-                    call.url,
-                    data=call.body,
-                    headers=dict(call.headers),
-                    auth=call.auth,
+                response = self.session.send(
+                    self._prepare(call),
                     timeout=self.settings.timeout,
+                    allow_redirects=False,  # a signed call or a token never follows a redirect elsewhere
                     **self._environment(call.url),
                 )
             except requests.RequestException as exc:
@@ -199,6 +196,14 @@ class VehicleLicenseOcrClient:
                 refreshed = True
                 continue
             raise error
+
+    def _prepare(self, call: Call) -> requests.PreparedRequest:
+        """The request, signed, without requests' per-call session merging (no cookies, params or hooks are ever
+        set on this session; its headers are the only setting, merged here). Redirects are not followed."""
+        prepared = requests.PreparedRequest()
+        headers = {**self.session.headers, **call.headers}
+        prepared.prepare(method=call.method, url=call.url, headers=headers, data=call.body, auth=call.auth)
+        return prepared
 
     def _environment(self, url: str) -> dict[str, Any]:
         """Proxies and CA bundle from the environment (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``), as
