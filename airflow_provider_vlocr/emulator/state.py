@@ -175,6 +175,8 @@ class Counters:
     in_flight: int = 0
     max_in_flight: int = 0
     max_qps: int = 0  # the most OCR requests that arrived within any sliding second (admitted or throttled)
+    first_ocr_at: float | None = None  # wall-clock time of the first and the last OCR request
+    last_ocr_at: float | None = None
     _arrivals: SlidingSecond = field(default_factory=SlidingSecond, repr=False)
 
     def bump(self, name: str, amount: int = 1) -> None:
@@ -188,7 +190,10 @@ class Counters:
     def arrive(self, now: float | None = None) -> None:
         """An OCR request arrived: update the peak request rate over any sliding second."""
         moment = time.monotonic() if now is None else now
+        wall = time.time()
         with self.lock:
+            self.first_ocr_at = self.first_ocr_at or wall
+            self.last_ocr_at = wall
             self._arrivals.add(moment)
             self.max_qps = max(self.max_qps, self._arrivals.count(moment))
 
@@ -216,6 +221,7 @@ class Counters:
                 "enterprise_project_ids": dict(self.enterprise_project_ids),
                 "max_in_flight": self.max_in_flight,
                 "max_qps": self.max_qps,
+                "ocr_span_seconds": (self.last_ocr_at or 0.0) - (self.first_ocr_at or 0.0),
             }
 
     def reset(self) -> None:
@@ -229,6 +235,8 @@ class Counters:
                 "ocr_billed",
                 "max_in_flight",
                 "max_qps",
+                "first_ocr_at",
+                "last_ocr_at",
             ):
                 setattr(self, name, getattr(fresh, name))
             self._arrivals.clear()

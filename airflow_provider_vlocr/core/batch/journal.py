@@ -101,16 +101,18 @@ class Journal:
         for item in self.earlier_items():
             if item.get("status") == "ok" and item.get("key"):
                 found[str(item["key"])] = item
-            if item.get("billed"):
-                try_number = str(item.get("try_number", "?"))
-                billed[try_number] = billed.get(try_number, 0) + 1
+            count_billed(item, billed)
         return found, billed
 
     def previous_ok(self) -> dict[str, Item]:
         return self.scan()[0]
 
     def billed_per_try(self) -> dict[str, int]:
-        return self.scan()[1]
+        """Billed calls per try, counted in one streamed pass (no item is kept)."""
+        billed: dict[str, int] = {}
+        for item in self.earlier_items():
+            count_billed(item, billed)
+        return billed
 
     # -- writing ------------------------------------------------------------------------------------------
     def open(self) -> Journal:
@@ -188,6 +190,13 @@ class Journal:
             self.storage.delete(part)
         self.path.unlink(missing_ok=True)
         return count
+
+
+def count_billed(item: Item, billed: dict[str, int]) -> None:
+    """Count ``item`` in ``billed`` (try number -> billed calls) when it was billed."""
+    if item.get("billed"):
+        try_number = str(item.get("try_number", "?"))
+        billed[try_number] = billed.get(try_number, 0) + 1
 
 
 def compact(path: Path) -> int:
