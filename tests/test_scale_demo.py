@@ -57,14 +57,15 @@ def test_verdict_line_and_span(demo: ModuleType) -> None:
     ]
     assert demo.span_seconds(instances) == 40.0
     line = demo.verdict_line(
-        images=240, ok=240, workers=2, throughput=240 / 40, max_qps=8, limit=10.0, twice=0, pacing="shared"
-    )
+        images=240, ok=240, workers=2, throughput=240 / 40, max_qps=8, limit=10.0, twice=0, pacing="shared",
+        call_rate=9.3,
+    )  # fmt: skip
     pattern = (
         r"scale-demo: images=\d+ ok=\d+ workers=\d+ throughput=[\d.]+ img/s max_qps=\d+ limit=[\d.]+"
         r" quota_used=[\d.]+ billed_twice=\d+ pacing=(shared|pool)"
     )
     assert re.fullmatch(pattern, line)
     assert line == (
-        "scale-demo: images=240 ok=240 workers=2 throughput=6.00 img/s max_qps=8 limit=10 quota_used=0.60 "
+        "scale-demo: images=240 ok=240 workers=2 throughput=6.00 img/s max_qps=8 limit=10 quota_used=0.93 "
         "billed_twice=0 pacing=shared"
     )
