@@ -1,10 +1,10 @@
-"""Throughput and memory of the operator's batch engine against the emulator (separate process, loopback).
+"""Throughput of the operator's batch engine against the emulator (separate process, loopback).
 
-Part 1: 200 images, emulator with 200 ms latency and a 20 requests/s limit. The batch engine (bounded concurrency +
-client-side rate limit) vs a sequential loop over the same client, measured in the same run.
-Part 2: peak RSS of the operator in JSON Lines mode for 50 vs 5,000 images (each in a fresh process).
+200 images, emulator with 200 ms latency and a 20 requests/s limit. The batch engine (bounded concurrency +
+client-side rate limit) vs a sequential loop over the same client, measured in the same run. (Memory:
+benchmarks/memory.py.)
 
-Targets (issue 4): >= 90 % of the limit, zero failed images, RSS(5,000) <= 1.2 x RSS(50).
+Targets (issue 4): >= 90 % of the limit, zero failed images.
 Run: ``.venv/bin/python benchmarks/throughput.py``.
 """
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -120,90 +118,20 @@ def part1(workdir: Path, n: int, limit: float, latency_ms: int, concurrency: int
     }
 
 
-def rss_child(base_url: str, count: int, distinct: int, workdir: str) -> None:
-    """Runs in a fresh process: the operator in JSON Lines mode; prints peak RSS in MiB."""
-    os.environ["AIRFLOW_CONN_VLOCR_DEFAULT"] = json.dumps(connection_for(base_url, EmulatorConfig(), "aksk"))
-    from airflow_provider_vlocr.operators.vehicle_license_ocr import VehicleLicenseOcrOperator
-
-    paths = []  # distinct names (links to `distinct` files): the operator sends a repeated item only once
-    for i in range(count):
-        link = Path(workdir) / f"link-{count}-{i}.png"
-        if not link.exists():
-            link.symlink_to(Path(workdir) / f"img-{i % distinct}.png")
-        paths.append(str(link))
-    output = Path(workdir) / f"out-{count}.jsonl"
-    operator = VehicleLicenseOcrOperator(
-        task_id="bench",
-        images=paths,
-        side="front",
-        output_path=f"file://{output}",
-        max_concurrency=8,
-        progress_interval=3600,
-        allowed_local_roots=[workdir],
-    )
-
-    class _TaskInstance:
-        def xcom_push(self, key: str, value: Any) -> None:
-            json.dumps(value)
-
-    result = operator.execute({"ti": _TaskInstance()})
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines = sum(1 for _ in output.open(encoding="utf-8"))
-    print(
-        json.dumps({"count": count, "peak_rss_mib": round(peak_mib, 1), "ok": result["summary"]["ok"], "lines": lines})
-    )
-
-
-def part2(workdir: Path, sizes: tuple[int, int], distinct: int = 50) -> dict[str, Any]:
-    data, answers = images(distinct)
-    for i, image in enumerate(data):
-        (workdir / f"img-{i}.png").write_bytes(image)
-    process, base_url = start_emulator({"answers": answers, "engine": "answers"}, workdir)
-    results = {}
-    try:
-        for count in sizes:
-            out = subprocess.run(
-                [sys.executable, __file__, "--rss-child", base_url, str(count), str(distinct), str(workdir)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[count] = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    small, large = (results[s] for s in sizes)
-    return {
-        "small": small,
-        "large": large,
-        "rss_ratio_large_vs_small": round(large["peak_rss_mib"] / small["peak_rss_mib"], 3),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--limit", type=float, default=20.0)
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rss-sizes", default="50,5000")
-    parser.add_argument("--rss-child", nargs=4, metavar=("URL", "COUNT", "DISTINCT", "DIR"))
     args = parser.parse_args()
-    if args.rss_child:
-        url, count, distinct, workdir = args.rss_child
-        rss_child(url, int(count), int(distinct), workdir)
-        return 0
     with tempfile.TemporaryDirectory(prefix="vlocr-bench-") as tmp:
         workdir = Path(tmp)
         report = part1(workdir, args.images, args.limit, args.latency_ms, args.concurrency)
         print(json.dumps({"throughput": report}, indent=2))
-        sizes = tuple(int(s) for s in args.rss_sizes.split(","))
-        memory = part2(workdir, (sizes[0], sizes[1]))
-        print(json.dumps({"memory": memory}, indent=2))
     verdict = {
         "share_of_limit_>=_0.90": report["batch_share_of_limit"] >= 0.9,
         "zero_failed": report["batch_failed"] == 0,
-        "rss_ratio_<=_1.2": memory["rss_ratio_large_vs_small"] <= 1.2,
     }
     print(json.dumps({"targets_met": verdict}, indent=2))
     return 0
