@@ -275,7 +275,7 @@ class AdaptivePacer(RateLimiter):
         self._probe = None
         share = probe.throttled / probe.answers
         if probe.throttled >= max(2.0, NOISE_KEPT * probe.share_before * probe.answers):
-            self.noise = min(MAX_NOISE, share)
+            self.noise = min(MAX_NOISE, max(self.noise, share))  # the floor only rises: fewer false alarms
             self.store.scale(1.0 / probe.factor)
             self._seen = self.store.found(0.0)
             self.slow_start = True
