@@ -21,6 +21,7 @@ from .base import ReadingEngine
 from .factory import EngineContext
 from .layout import Point, label_count, parse_boxes
 from .orientation import OrientationClassifier
+from .quality import assess
 from .reading import LicenseReading, unsupported
 
 log = logging.getLogger(__name__)
@@ -113,16 +114,19 @@ class LocalEngine(ReadingEngine):
         with Image.open(io.BytesIO(image)) as opened:
             picture = ImageOps.exif_transpose(opened).convert("RGB")
         best: LicenseReading | None = None
+        best_boxes: list[RawBox] = []
         for turn in self.turns(picture):
             rotated = picture.rotate(turn, expand=True) if turn else picture
-            boxes = [(_unrotate(quad, turn, picture.size), text, score) for quad, text, score in self.detect(rotated)]
+            found = self.detect(rotated)
+            boxes = [(_unrotate(quad, turn, picture.size), text, score) for quad, text, score in found]
             reading = parse_boxes(boxes)
             if best is None or label_count(reading) > label_count(best):
-                best = reading
+                best, best_boxes = reading, found
             if label_count(best) >= MIN_FIELDS_UPRIGHT:
                 break
         if best is None or label_count(best) == 0:
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
+        best.quality = assess(picture, best_boxes)
         return best
 
 
