@@ -131,7 +131,7 @@ GRAMMAR: dict[str, re.Pattern[str]] = {
         ("gross_mass", "unladen_mass", "approved_load", "traction_mass"),
         re.compile(rf"\d{{2,6}}[kK][gG9qQ]?|{DASH}"),
     ),
-    "dimension": re.compile(r"\d{3,5}[×xX*]\d{3,5}[×xX*]\d{3,5}(?:mm)?"),
+    "dimension": re.compile(r"\d{3,5}[×xX*]\d{3,5}[×xX*]\d{3,5}m{0,2}"),  # the unit, mm, read or not
     "file_no": re.compile(r"\d{10,15}"),
     "approved_passengers": re.compile(r"\d{1,3}人?"),
 }
