@@ -334,3 +334,11 @@ def test_dimension_is_found_by_its_shape_and_the_field_that_swallowed_it_is_doub
     assert reading.back.fields["dimension"] == "5000×1858×1493mm"
     assert reading.back.confidence["dimension"] >= 0.8
     assert reading.back.confidence["remarks"] < 0.8
+
+
+def test_a_label_residue_kept_in_a_value_is_doubtful_not_stripped() -> None:
+    reading = parse_boxes(_replace(FRONT, "张三", box(200, 200, "人张三", 90)))
+    assert reading.front is not None
+    assert reading.front.fields["name"] == "人张三" and reading.front.confidence["name"] < 0.8
+    clean = parse_boxes(FRONT)
+    assert clean.front is not None and clean.front.confidence["name"] > 0.9

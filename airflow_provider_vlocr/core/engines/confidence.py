@@ -48,6 +48,7 @@ RULE_FACTORS: dict[str, tuple[tuple[str, ...] | None, float]] = {
     "passengers.implausible": (None, 0.5),
 }
 CJK = r"[\u4e00-\u9fff]"
+AUTHORITY_ENDINGS = "公安局交通警察[总支大]?队|公安局交通警察局|交通管理局|交通管理[总支大]队|车辆管理(?:分)?所"
 FORMATS: dict[str, str] = {  # what a well-read value looks like (beyond the record rules)
     "name": rf"{CJK}[\u4e00-\u9fff·()（）A-Za-z0-9]{{1,40}}",
     "address": rf"{CJK}.{{5,}}",
@@ -60,7 +61,9 @@ FORMATS: dict[str, str] = {  # what a well-read value looks like (beyond the rec
     "approved_passengers": r"\d{1,3}人",
     "inspection_record": rf"检验有效期至\d{{4}}年\d{{2}}月[{PROVINCE_ABBREVIATIONS}][A-Z]\(\d{{1,3}}\)",
     "remarks": rf".*{CJK}.*",
-    "issuing_authority": rf"(?:{'|'.join(PROVINCE_NAMES)}){CJK}{{4,}}",  # starts with the province's full name
+    # Starts with the province's full name, ends as a traffic police or vehicle office does (a dropped character:
+    # "…公安局交警察支队")
+    "issuing_authority": rf"(?:{'|'.join(PROVINCE_NAMES)}){CJK}{{2,}}(?:{AUTHORITY_ENDINGS})",
 }
 FORMAT_FACTOR = 0.5
 KNOWN_VALUES = {"vehicle_type": VEHICLE_TYPES, "use_character": frozenset(USE_CHARACTERS)}

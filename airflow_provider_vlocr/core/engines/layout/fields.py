@@ -55,6 +55,8 @@ EVIDENCE = {  # how sure each way of finding a value is (times the OCR scores of
     "nearest": 0.45,  # the nearest text right of a label with nothing at its row: better than an empty field
 }
 OFF_GRAMMAR = 0.5  # a value read outside its field's grammar (cleaners.GRAMMAR): cleaned, and doubtful
+LABEL_RESIDUE = 0.5  # a text value that starts with a character of its own label (人缪长富: 所有人's last one)
+RESIDUE_FIELDS = ("name", "address", "vehicle_type", "use_character", "model")
 SWALLOWED = 0.3  # a value that held another field's value (a dimension read into the remarks)
 
 
@@ -280,6 +282,9 @@ class _Page:
             self.locations[name] = _quad_of(boxes)
         scores = [b.score for b in boxes] + ([label.score] if label is not None else []) or [0.5]
         grammar = 1.0 if fits_grammar(name, text) else OFF_GRAMMAR
+        first = self.fields[name][:1]
+        if name in RESIDUE_FIELDS and first and first in "".join(FRONT_LABELS.get(name, ())):
+            grammar *= LABEL_RESIDUE  # left as read: the character may be the value's own
         self.evidence[name] = round(EVIDENCE[how] * grammar * min(scores) ** OCR_WEIGHT.get(name, 1.0), 4)
         for box in boxes:
             box.used = True
