@@ -342,3 +342,16 @@ def test_a_label_residue_kept_in_a_value_is_doubtful_not_stripped() -> None:
     assert reading.front.fields["name"] == "人张三" and reading.front.confidence["name"] < 0.8
     clean = parse_boxes(FRONT)
     assert clean.front is not None and clean.front.confidence["name"] > 0.9
+
+
+def test_a_value_read_in_its_labels_box_is_scored_by_its_own_characters() -> None:
+    """A weak character of the label (寸 at 0.5) says nothing of the value after it; a weak digit does."""
+    label, value = "外廓尺寸", "5000x1858×1493mm"
+    quad = box(40, 220, label + value, 420)[0]
+    weak_label = (0.99, 0.99, 0.98, 0.5) + (0.99,) * len(value)
+    weak_digit = (0.99,) * len(label) + (0.99, 0.99, 0.99, 0.4) + (0.99,) * (len(value) - 4)
+    for chars, sure in ((weak_label, True), (weak_digit, False)):
+        back = [b for b in BACK if b[1] not in (label, "5000x1858×1493mm")] + [(quad, label + value, 0.4, chars)]
+        reading = parse_boxes(back)
+        assert reading.back is not None and reading.back.fields["dimension"] == "5000×1858×1493mm"
+        assert (reading.back.confidence["dimension"] >= 0.8) is sure, reading.back.confidence["dimension"]

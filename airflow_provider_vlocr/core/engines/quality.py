@@ -15,18 +15,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import ImageQuality
-from .layout import Point
 
 LOW_TEXT_HEIGHT_PX = 20.0
 
 
-def assess(picture: Any, boxes: Sequence[tuple[Sequence[Point], str, float]]) -> ImageQuality:
+def assess(picture: Any, boxes: Sequence[Sequence[Any]]) -> ImageQuality:
     """The quality of ``picture`` (a PIL image, upright) from its pixels and the text boxes read in it (boxes of two
     characters or more count; their height is their short side)."""
     import numpy as np
 
     heights = []
-    for quad, text, _ in boxes:
+    for quad, text, *_ in boxes:
         if len(text.strip()) < 2 or len(quad) != 4:
             continue
         (x0, y0), (x1, y1), _, (x3, y3) = quad

@@ -274,13 +274,13 @@ class _Page:
         self.evidence: dict[str, float] = {}
         self.raw: dict[str, str] = {}
 
-    def put(self, name: str, text: str, boxes: list[Box], how: str, label: Box | None = None) -> None:
+    def put(self, name: str, text: str, boxes: list[Box], how: str, label: Label | None = None) -> None:
         """Record a field read from ``boxes`` (and the tail of its label's box)."""
         self.raw[name] = text
         self.fields[name] = CLEANERS.get(name, clean_cjk_text)(text)
         if boxes:
             self.locations[name] = _quad_of(boxes)
-        scores = [b.score for b in boxes] + ([label.score] if label is not None else []) or [0.5]
+        scores = [b.score for b in boxes] + ([label.rest_score] if label is not None else []) or [0.5]
         grammar = 1.0 if fits_grammar(name, text) else OFF_GRAMMAR
         first = self.fields[name][:1]
         if name in RESIDUE_FIELDS and first and first in "".join(FRONT_LABELS.get(name, ())):
@@ -309,7 +309,7 @@ def read_card(card: Card) -> PageReading:
         claim = claims.get(name) or Claim()
         boxes = [b for b in claim.boxes if not b.used]
         if label.rest:
-            page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label.box)
+            page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label)
         elif boxes:
             page.put(name, "".join(b.compact for b in boxes), boxes, claim.how)
         elif (last := _nearest_unclaimed(label, grid, free)) is not None:
