@@ -85,7 +85,7 @@ def measure_seed(
         response = engine.recognize(image=sample.image, options=options_for(sample))
         hybrid_exact += exact(response.result.to_api_dict(), truth_of(sample))
         for reason in response.escalation.reasons if response.escalation else ():
-            kind = reason.split()[0] if reason.startswith(("missing", "local")) else "doubtful"
+            kind = reason.split()[0] if reason.startswith(("missing", "local", "image")) else "doubtful"
             reasons[kind] = reasons.get(kind, 0) + 1
     hybrid_billed = int(emulator.counters()["ocr_billed"])
     cloud.close()

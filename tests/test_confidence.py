@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from airflow_provider_vlocr.core.engines.confidence import doubtful, field_confidence
+import re
+
+import pytest
+
+from airflow_provider_vlocr.core.engines.confidence import FORMATS, doubtful, field_confidence
 from airflow_provider_vlocr.core.engines.reading import LicenseReading, PageReading, shape_result
 from airflow_provider_vlocr.core.models import RecognizeOptions
 from airflow_provider_vlocr.licence import to_record
@@ -80,3 +84,17 @@ def test_records_carry_the_confidence_of_an_item() -> None:
     record = to_record(item)
     assert record.field_confidence == {"vin": 0.2, "number": 0.99} and record.doubtful_fields == ["vin"]
     assert to_record(FRONT).field_confidence == {}
+
+
+@pytest.mark.parametrize(
+    ("authority", "fits"),
+    [
+        ("广东省深圳市公安局交通警察支队", True),
+        ("北京市公安局公安交通管理局车辆管理所", True),
+        ("浙江省宁波市公安局交通警察局", True),
+        ("广东省深圳市公安局交警察支队", False),  # a character dropped from the seal
+        ("东省深圳市公安局交通警察支队", False),  # the province's first character not read
+    ],
+)
+def test_issuing_authority_format(authority: str, fits: bool) -> None:
+    assert bool(re.fullmatch(FORMATS["issuing_authority"], authority)) is fits

@@ -117,6 +117,18 @@ def test_escalation_reasons_name_missing_and_doubtful_fields() -> None:
     assert "vin 0.20" in reasons and "missing name" in reasons and not any("number" in r for r in reasons)
 
 
+def test_a_picture_flagged_low_resolution_escalates_however_sure_its_fields() -> None:
+    fields = {"number": "京A12345"}
+    quality = {"width": 453, "height": 316, "text_height_px": 15.0, "flags": ["low_resolution"]}
+    response = OcrResponse.model_validate(
+        {"result": fields, "field_confidence": {"number": 0.99}, "image_quality": quality}
+    )
+    options = RecognizeOptions(side="front")
+    assert "image low_resolution" in escalation_reasons(response, options, 0.8)
+    sharp = response.model_copy(update={"image_quality": response.image_quality.model_copy(update={"flags": []})})
+    assert not any(reason.startswith("image") for reason in escalation_reasons(sharp, options, 0.8))
+
+
 def run(
     engine: HybridEngine, images: list[bytes], *, budget: CallBudget | None = None, cache: ResultCache | None = None
 ) -> list[dict[str, Any]]:

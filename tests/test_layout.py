@@ -292,3 +292,66 @@ def test_a_value_far_from_its_row_is_kept_with_low_confidence() -> None:
     assert reading.front.fields["engine_no"] == "47CB521VL"
     assert reading.front.confidence["engine_no"] < 0.8
     assert reading.front.confidence["vin"] > 0.9
+
+
+# -- real back pages: needle-printed units, the barcode's spaced digits, the dimension ------------------------
+@pytest.mark.parametrize(
+    ("raw", "clean", "fits"),
+    [
+        ("1499k9", "1499kg", True),  # a needle-printed "kg" reads "k9": the unit never becomes a digit
+        ("1435 kg", "1435kg", True),
+        ("2170kgGross Mass", "2170kg", True),
+        ("14999", "14999kg", False),  # no unit: is the last 9 a digit or the unit's g? Doubtful, not guessed
+        ("2I70kg", "2170kg", False),  # a letter in the digits: cleaned, but doubtful
+        ("--", "--", True),
+    ],
+)
+def test_masses_keep_the_unit_out_of_the_digits(raw: str, clean: str, fits: bool) -> None:
+    from airflow_provider_vlocr.core.engines.layout.cleaners import fits_grammar
+
+    assert clean_mass(raw) == clean and fits_grammar("gross_mass", raw) is fits
+    reading = parse_boxes(_replace(BACK, "2170kg", box(640, 100, raw, 150)))
+    assert reading.back is not None and reading.back.fields["gross_mass"] == clean
+    assert (reading.back.confidence["gross_mass"] >= 0.8) is fits
+
+
+def test_code_number_is_the_barcode_line_read_in_pieces_not_the_file_number() -> None:
+    pieces = [box(300, 440, "*8 6 4 4 6", 130), box(440, 441, "5 8 0 1", 100), box(550, 440, "9 9 6 3*", 100)]
+    back = [b for b in BACK if b[1] != "*8644658019963*"] + pieces
+    reading = parse_boxes(back)
+    assert reading.back is not None
+    assert reading.back.fields["code_number"] == "8644658019963"
+    assert reading.back.fields["file_no"] == "110000123456"
+    without = parse_boxes([b for b in BACK if b[1] != "*8644658019963*"])
+    assert without.back is not None and without.back.fields.get("code_number", "") != "110000123456"
+
+
+def test_dimension_is_found_by_its_shape_and_the_field_that_swallowed_it_is_doubtful() -> None:
+    back = [b for b in BACK if b[1] not in ("外廓尺寸", "5000x1858×1493mm", "备", "注")]
+    back += [box(40, 280, "备注", 60), box(200, 280, "外尺5000X1858X1493mm表量", 420)]
+    reading = parse_boxes(back)
+    assert reading.back is not None
+    assert reading.back.fields["dimension"] == "5000×1858×1493mm"
+    assert reading.back.confidence["dimension"] >= 0.8
+    assert reading.back.confidence["remarks"] < 0.8
+
+
+def test_a_label_residue_kept_in_a_value_is_doubtful_not_stripped() -> None:
+    reading = parse_boxes(_replace(FRONT, "张三", box(200, 200, "人张三", 90)))
+    assert reading.front is not None
+    assert reading.front.fields["name"] == "人张三" and reading.front.confidence["name"] < 0.8
+    clean = parse_boxes(FRONT)
+    assert clean.front is not None and clean.front.confidence["name"] > 0.9
+
+
+def test_a_value_read_in_its_labels_box_is_scored_by_its_own_characters() -> None:
+    """A weak character of the label (寸 at 0.5) says nothing of the value after it; a weak digit does."""
+    label, value = "外廓尺寸", "5000x1858×1493mm"
+    quad = box(40, 220, label + value, 420)[0]
+    weak_label = (0.99, 0.99, 0.98, 0.5) + (0.99,) * len(value)
+    weak_digit = (0.99,) * len(label) + (0.99, 0.99, 0.99, 0.4) + (0.99,) * (len(value) - 4)
+    for chars, sure in ((weak_label, True), (weak_digit, False)):
+        back = [b for b in BACK if b[1] not in (label, "5000x1858×1493mm")] + [(quad, label + value, 0.4, chars)]
+        reading = parse_boxes(back)
+        assert reading.back is not None and reading.back.fields["dimension"] == "5000×1858×1493mm"
+        assert (reading.back.confidence["dimension"] >= 0.8) is sure, reading.back.confidence["dimension"]

@@ -132,3 +132,34 @@ def test_emulator_recognises_with_the_offline_engine(samples: dict[str, Sample])
         result = client.recognize(image=sample.image, options=RecognizeOptions(side="front")).result
         assert result.vin == sample.truth["vin"]
         assert result.issuing_authority is None  # only when asked, as the API does
+
+
+def test_large_pictures_are_read_at_a_capped_size_and_located_in_their_own_pixels(
+    samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_vlocr.core.engines import local
+
+    sample = samples["v000_front_clean.png"]
+    card = Image.open(io.BytesIO(sample.image))
+    big = card.resize((card.width * 3 // 2, card.height * 3 // 2))
+    engine = LocalEngine()
+    engine._ocr, engine.orientation = LocalEngine.shared()._engine(), LocalEngine.shared().orientation
+    seen: list[tuple[int, int]] = []
+    detect = engine.detect
+    monkeypatch.setattr(engine, "detect", lambda picture: seen.append(picture.size) or detect(picture))
+    response = engine.recognize(image=png(big), options=RecognizeOptions(side="front", return_text_location=True))
+    assert seen and min(seen[0]) == local.READ_MAX_SHORT_SIDE
+    assert response.result.vin == sample.truth["vin"]
+    (x0, y0), _, (x1, y1), _ = sample.reading.front.text_location["vin"]  # type: ignore[union-attr]
+    got = (response.result.text_location or {})["vin"]
+    assert abs(got[0][0] - 1.5 * x0) < 40 and abs(got[2][1] - 1.5 * y1) < 40, (got, (x0, y0, x1, y1))
+    assert response.image_quality is not None and response.image_quality.width == big.width
+
+
+def test_character_scores_are_aligned_with_the_text_or_not_given() -> None:
+    from airflow_provider_vlocr.core.engines.local import _char_scores
+
+    words = [("外", 1.0, None), ("尺", 0.97, None), ("寸", 0.59, None), ("5000", 0.95, None)]
+    assert _char_scores("外尺寸 5000", words) == (1.0, 0.97, 0.59, 1.0, 0.95, 0.95, 0.95, 0.95)
+    assert _char_scores("外尺寸5001", words) == ()  # the words spell another text: no per-character scores
+    assert _char_scores("外尺寸", words) == ()

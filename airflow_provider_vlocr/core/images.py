@@ -192,3 +192,27 @@ def _tiff_data_end(img: object) -> int:
 def encode_image(data: bytes) -> bytes:
     """Base64 (as ASCII bytes) without a ``data:`` prefix, as the API wants it."""
     return base64.b64encode(data)
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def upright(data: bytes) -> bytes:
+    """``data`` as it is meant to be seen: a photo whose EXIF Orientation tag asks for a turn or a mirror is
+    transposed and re-encoded (same format, JPEG at quality 95, no EXIF kept); any other image is returned as is,
+    the very same bytes. For engines that send the picture on (the cloud reads pixels, not tags)."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as opened:
+        if opened.getexif().get(EXIF_ORIENTATION, 1) in (0, 1):
+            return data
+        fmt = opened.format or "PNG"
+        turned = ImageOps.exif_transpose(opened)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        turned.convert("RGB").save(out, "JPEG", quality=95)
+    else:
+        turned.save(out, fmt)
+    return out.getvalue()

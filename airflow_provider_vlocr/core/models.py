@@ -135,6 +135,23 @@ class VehicleLicenseResult(_Extras, _BackFields, _FrontFields):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+class ImageQuality(BaseModel):
+    """What a local engine measured of the picture it read (the cloud API reports nothing of the kind).
+
+    ``text_height_px``: the median height of the text boxes found (the detector pads them a little);
+    ``sharpness``: the strongest edges over the contrast (about 1 / the blur's width in px), informational only;
+    ``flags``: ``low_resolution`` when the text is too small to trust (see ``core.engines.quality``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: int
+    height: int
+    text_height_px: float | None = None
+    sharpness: float | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
 class Escalation(BaseModel):
     """Why the hybrid engine asked Huawei Cloud about an image, and what came of it.
 
@@ -170,6 +187,7 @@ class OcrResponse(BaseModel):
     # [0, 1], and the fields below the engine's doubt threshold. Beside the API's result, never inside it.
     field_confidence: dict[str, float] = Field(default_factory=dict)
     doubtful_fields: list[str] = Field(default_factory=list)
+    image_quality: ImageQuality | None = None  # local engines: the picture's size, text height, flags
     # Engines that bill per call rather than per engine (hybrid): whether this answer was billed (None: as the
     # engine's ``billed`` says), which engine produced each field, and why the image escalated to the cloud.
     billed: bool | None = None

@@ -188,8 +188,9 @@ def _values_layer(
         ascii_only = all(ord(c) < 128 for c in text)
         fnt = font("mono" if ascii_only and printing.dot_matrix else style, 40 if len(text) < 24 else 36)
         lines = [text[:WRAP_AT], text[WRAP_AT:]] if key in WRAPPED and len(text) > WRAP_AT + 4 else [text]
+        needle = printing.dot_matrix and ascii_only
         extents = [
-            _text(draw, (left, middle + i * 48), line, fnt, (*ink, 255))  # type: ignore[arg-type]
+            (_needle_text if needle else _text)(draw, (left, middle + i * 48), line, fnt, (*ink, 255))  # type: ignore[arg-type]
             for i, line in enumerate(lines)
         ]
         x0, y0 = min(e[0] for e in extents), min(e[1] for e in extents)
@@ -198,6 +199,53 @@ def _values_layer(
     if printing.dot_matrix:
         layer = _dot_matrix(layer)
     return layer, boxes
+
+
+def _needle_text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    fnt: ImageFont.FreeTypeFont,
+    fill: tuple[int, int, int],
+) -> tuple[float, float, float, float]:
+    """ASCII as a needle printer's font prints it: zeros slashed, and the unit ``kg`` with a single-storey ``g``
+    closed like a ``9`` and sitting low (OCR reads ``k9``)."""
+    unit_g = text.endswith("kg") and text[:-2].isdigit()
+    body = text[:-1] if unit_g else text
+    box = _text(draw, xy, body, fnt, fill)
+    size = fnt.size
+    for i, char in enumerate(body):
+        if char == "0":
+            x0, width = xy[0] + fnt.getlength(body[:i]), fnt.getlength("0")
+            stroke = [(x0 + 0.25 * width, xy[1] + 0.3 * size), (x0 + 0.75 * width, xy[1] - 0.3 * size)]
+            draw.line(stroke, fill=fill, width=max(2, round(size / 14)))
+    if unit_g:
+        g_box = _text(draw, (box[2], xy[1] + 0.22 * size), "9", fnt, fill)
+        box = (box[0], min(box[1], g_box[1]), g_box[2], max(box[3], g_box[3]))
+    return box
+
+
+def _tilted_stamp(
+    layer: Image.Image, corners: list[tuple[float, float]], rng: random.Random
+) -> list[tuple[float, float]]:
+    """The inspection stamp as real cards carry it: its text boxed, the whole stamp turned a few degrees. Turns the
+    stamp's part of ``layer`` in place; its new corners."""
+    (x0, y0), _, (x1, y1), _ = corners
+    margin = 40
+    region = (round(x0) - margin, round(y0) - margin, round(x1) + margin, round(y1) + margin)
+    stamp = layer.crop(region)
+    ImageDraw.Draw(stamp).rectangle(
+        [margin - 12, margin - 10, stamp.width - margin + 12, stamp.height - margin + 10],
+        outline=(*layer.getpixel((0, 0))[:3], 255),  # type: ignore[index]
+        width=3,
+    )
+    angle = rng.uniform(-6.0, 6.0)
+    layer.paste(Image.new("RGBA", stamp.size, (0, 0, 0, 0)), region[:2])
+    turned = stamp.rotate(angle, resample=Image.Resampling.BICUBIC)  # counter-clockwise, about its centre
+    layer.alpha_composite(turned, region[:2])
+    cx, cy = (region[0] + region[2]) / 2, (region[1] + region[3]) / 2
+    cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    return [(cx + (x - cx) * cos + (y - cy) * sin, cy - (x - cx) * sin + (y - cy) * cos) for x, y in corners]
 
 
 def _labels(
@@ -255,10 +303,11 @@ def render_back(values: LicenceValues, rng: random.Random, printing: Printing) -
         draw.line([(vx * CARD_W - 10, y * CARD_H + 28), (end * CARD_W, y * CARD_H + 28)], fill=label_ink, width=1)
     entries = [(k, values.back[k], vx, y) for k, _, _, _, vx, y in BACK_LABELS]
     layer, boxes = _values_layer(entries, rng, printing)
+    if "inspection_record" in boxes:  # its own generator: the page's draws stay as they were
+        boxes["inspection_record"] = _tilted_stamp(
+            layer, boxes["inspection_record"], random.Random(values.back["code_number"])
+        )
     img.paste(layer, (0, 0), layer)
-    if "inspection_record" in boxes:
-        (x0, y0), _, (x1, y1), _ = boxes["inspection_record"]
-        draw.rectangle([x0 - 12, y0 - 10, x1 + 12, y1 + 10], outline=label_ink, width=3)
     code = values.back["code_number"]
     bars_rng = random.Random(code)
     x = 0.45 * CARD_W

@@ -132,6 +132,7 @@ class ReadingEngine(ABC):
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             field_confidence=confidence,
             doubtful_fields=doubtful(confidence, self.doubtful_below),
+            image_quality=reading.quality,
             side=options.side,
         )
 

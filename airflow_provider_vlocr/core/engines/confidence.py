@@ -27,7 +27,9 @@ RULE_FACTORS: dict[str, tuple[tuple[str, ...] | None, float]] = {
     "vin.alphabet": (None, 0.1),
     "vin.check_digit": (None, 0.2),
     "vin.repaired": (("vin",), 0.2),
-    "vin.model_year": (("vin",), 0.85),  # weak: a misread year character usually breaks the check digit too
+    # Weak: a misread year character breaks the check digit too (0.2 then); with the check digit holding, the year
+    # code and the register date disagree on real cards (Huawei's specimen: a 1998 code, registered 2013).
+    "vin.model_year": (("vin",), 0.95),
     "plate.grammar": (None, 0.2),
     "plate.pages_disagree": (("number",), 0.3),
     "plate.suffix_mismatch": (("number", "vehicle_type"), 0.7),
@@ -46,6 +48,7 @@ RULE_FACTORS: dict[str, tuple[tuple[str, ...] | None, float]] = {
     "passengers.implausible": (None, 0.5),
 }
 CJK = r"[\u4e00-\u9fff]"
+AUTHORITY_ENDINGS = "公安局交通警察[总支大]?队|公安局交通警察局|交通管理局|交通管理[总支大]队|车辆管理(?:分)?所"
 FORMATS: dict[str, str] = {  # what a well-read value looks like (beyond the record rules)
     "name": rf"{CJK}[\u4e00-\u9fff·()（）A-Za-z0-9]{{1,40}}",
     "address": rf"{CJK}.{{5,}}",
@@ -58,7 +61,9 @@ FORMATS: dict[str, str] = {  # what a well-read value looks like (beyond the rec
     "approved_passengers": r"\d{1,3}人",
     "inspection_record": rf"检验有效期至\d{{4}}年\d{{2}}月[{PROVINCE_ABBREVIATIONS}][A-Z]\(\d{{1,3}}\)",
     "remarks": rf".*{CJK}.*",
-    "issuing_authority": rf"(?:{'|'.join(PROVINCE_NAMES)}){CJK}{{4,}}",  # starts with the province's full name
+    # Starts with the province's full name, ends as a traffic police or vehicle office does (a dropped character:
+    # "…公安局交警察支队")
+    "issuing_authority": rf"(?:{'|'.join(PROVINCE_NAMES)}){CJK}{{2,}}(?:{AUTHORITY_ENDINGS})",
 }
 FORMAT_FACTOR = 0.5
 KNOWN_VALUES = {"vehicle_type": VEHICLE_TYPES, "use_character": frozenset(USE_CHARACTERS)}

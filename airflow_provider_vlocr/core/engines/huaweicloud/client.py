@@ -24,7 +24,7 @@ from ...errors import (
     TokenExpiredError,
     TransportError,
 )
-from ...images import check_image, encode_image
+from ...images import check_image, encode_image, upright
 from ...models import OcrResponse, RecognizeOptions, VehicleLicenseResult, request_body
 from ...ratelimit import RateLimiter
 from ..base import prepare_call
@@ -233,7 +233,10 @@ class VehicleLicenseOcrClient:
         options, name = prepare_call(image, url, options, image_name)
         if image is not None:
             check_image(image, name)
-            body = request_body(image_b64=encode_image(image), url=None, options=options)
+            sent = upright(image)  # a photo stored sideways with an EXIF tag goes upright (the caller's cache key
+            if sent is not image:  # stays on the original bytes)
+                check_image(sent, name)
+            body = request_body(image_b64=encode_image(sent), url=None, options=options)
         else:
             assert url is not None
             body = request_body(image_b64=None, url=url, options=options)

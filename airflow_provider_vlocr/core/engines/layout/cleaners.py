@@ -62,7 +62,8 @@ def clean_date(text: str) -> str:
 
 
 def clean_mass(text: str) -> str:
-    text = re.sub(r"(?i)k\s*g|千克", "", text)
+    """Digits before the unit: whatever follows the ``k`` is the unit (a needle-printed ``kg`` reads ``k9``)."""
+    text = re.split(r"[kK千]", strip_english_labels(text), maxsplit=1)[0]
     digits = re.findall(r"\d+", text.translate(DIGIT_FIX))
     number = "".join(digits)
     return f"{int(number)}kg" if number else "--"
@@ -76,6 +77,10 @@ def clean_passengers(text: str) -> str:
 def clean_dimension(text: str) -> str:
     numbers = re.findall(r"\d{3,5}", text.translate(DIGIT_FIX).replace("mm", ""))
     return f"{numbers[0]}×{numbers[1]}×{numbers[2]}mm" if len(numbers) >= 3 else ""
+
+
+# A dimension as printed: length × width × height in mm (× read as x, X, * or a space).
+DIMENSION_SHAPE = re.compile(r"\d{3,5}\s*[×xX*]\s*\d{3,5}\s*[×xX*]\s*\d{3,5}(?:\s*mm)?")
 
 
 def clean_inspection(text: str) -> str:
@@ -116,6 +121,28 @@ def clean_long_text(text: str) -> str:
     tail = next((t for t in LABEL_TAILS if text.endswith(t) and len(text) > len(t) + 2), "")
     text = text[: len(text) - len(tail)] if tail else text
     return re.sub(r"室[号码型质期]$", "室", text)  # a flat number ends the address: a label's last character
+
+
+# What a value must look like as read (before any clean-up), or it is doubtful: a letter in a number (O for 0) is
+# still turned into the digit, but never silently. The unit of a mass is not a value: ``k`` and a g-like glyph.
+DASH = r"[-—–一]+|"
+GRAMMAR: dict[str, re.Pattern[str]] = {
+    **dict.fromkeys(
+        ("gross_mass", "unladen_mass", "approved_load", "traction_mass"),
+        re.compile(rf"\d{{2,6}}[kK][gG9qQ]?|{DASH}"),
+    ),
+    "dimension": re.compile(r"\d{3,5}[×xX*]\d{3,5}[×xX*]\d{3,5}m{0,2}"),  # the unit, mm, read or not
+    "file_no": re.compile(r"\d{10,15}"),
+    "approved_passengers": re.compile(r"\d{1,3}人?"),
+}
+
+
+def fits_grammar(name: str, raw: str) -> bool:
+    """Whether ``raw`` (as read, English sub-labels and spaces aside) fits the grammar of field ``name``."""
+    pattern = GRAMMAR.get(name)
+    if pattern is None:
+        return True
+    return bool(pattern.fullmatch(re.sub(r"\s", "", strip_english_labels(raw)).strip(":：.。,，")))
 
 
 CLEANERS: dict[str, Callable[[str], str]] = {

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ....licence.schema import MASS_FIELDS, USE_CHARACTERS
 from ..reading import PageReading
-from .cleaners import CLEANERS, clean_cjk_text, clean_plate, clean_vin
+from .cleaners import CLEANERS, DIMENSION_SHAPE, clean_cjk_text, clean_plate, clean_vin, fits_grammar
 from .geometry import Box, Card, Label
 from .labels import BACK_LABELS, FRONT_LABELS, find_labels, is_noise, join_label_fragments, split_embedded_labels
 
@@ -54,6 +54,10 @@ EVIDENCE = {  # how sure each way of finding a value is (times the OCR scores of
     "seal": 0.9,  # the issuing authority's seal, left of the VIN column
     "nearest": 0.45,  # the nearest text right of a label with nothing at its row: better than an empty field
 }
+OFF_GRAMMAR = 0.5  # a value read outside its field's grammar (cleaners.GRAMMAR): cleaned, and doubtful
+LABEL_RESIDUE = 0.5  # a text value that starts with a character of its own label (人缪长富: 所有人's last one)
+RESIDUE_FIELDS = ("name", "address", "vehicle_type", "use_character", "model")
+SWALLOWED = 0.3  # a value that held another field's value (a dimension read into the remarks)
 
 
 @dataclass
@@ -218,15 +222,39 @@ def _seal(card: Card) -> tuple[str, list[Box]]:
 
 
 def _code_number(card: Card) -> tuple[str, list[Box]]:
+    """The digits under the barcode: a line of digit-only boxes (spaced digits are often read as several boxes),
+    between ``*`` guards when they were read, never another field's value unguarded (the file number); the
+    lowest such line."""
+    digit_boxes = [b for b in card.boxes if re.fullmatch(r"\*?[0-9]+\*?", b.compact.replace(" ", ""))]
     candidates = []
-    for box in card.boxes:
-        digits = re.sub(r"[^0-9]", "", box.compact)
-        if 11 <= len(digits) <= 15 and re.fullmatch(r"\*?[0-9 ]+\*?", box.compact.replace(" ", "")):
-            candidates.append((box.cy, digits, box))
+    for line in _lines(digit_boxes):
+        line.sort(key=lambda b: b.x0)
+        text = "".join(b.compact.replace(" ", "") for b in line)
+        digits = re.sub(r"[^0-9]", "", text)
+        guarded = text.startswith("*") or text.endswith("*")
+        free = not any(b.used for b in line)
+        if 11 <= len(digits) <= 15 and (free or guarded):
+            candidates.append((guarded, free, max(b.cy for b in line), digits, line))
     if not candidates:
         return "", []
-    _, digits, box = max(candidates, key=lambda c: c[0])
-    return digits, [box]
+    *_, digits, line = max(candidates, key=lambda c: c[:3])
+    return digits, line
+
+
+def _dimension_by_shape(card: Card, page: _Page) -> None:
+    """A dimension whose label or value was not read: its shape (``5000×1858×1493mm``) anywhere on the back card.
+    Found inside another field's value (the remarks ran over it), that field is doubtful too."""
+    if page.fields.get("dimension"):
+        return
+    for box in card.boxes:
+        found = DIMENSION_SHAPE.search(box.text)
+        if found is None:
+            continue
+        for name, raw in page.raw.items():
+            if name != "dimension" and found.group(0).replace(" ", "") in raw.replace(" ", ""):
+                page.evidence[name] = round(page.evidence.get(name, 1.0) * SWALLOWED, 4)
+        page.put("dimension", found.group(0), [box], "shape")
+        return
 
 
 def _quad_of(boxes: list[Box]) -> list[list[int]]:
@@ -246,14 +274,18 @@ class _Page:
         self.evidence: dict[str, float] = {}
         self.raw: dict[str, str] = {}
 
-    def put(self, name: str, text: str, boxes: list[Box], how: str, label: Box | None = None) -> None:
+    def put(self, name: str, text: str, boxes: list[Box], how: str, label: Label | None = None) -> None:
         """Record a field read from ``boxes`` (and the tail of its label's box)."""
         self.raw[name] = text
         self.fields[name] = CLEANERS.get(name, clean_cjk_text)(text)
         if boxes:
             self.locations[name] = _quad_of(boxes)
-        scores = [b.score for b in boxes] + ([label.score] if label is not None else []) or [0.5]
-        self.evidence[name] = round(EVIDENCE[how] * min(scores) ** OCR_WEIGHT.get(name, 1.0), 4)
+        scores = [b.score for b in boxes] + ([label.rest_score] if label is not None else []) or [0.5]
+        grammar = 1.0 if fits_grammar(name, text) else OFF_GRAMMAR
+        first = self.fields[name][:1]
+        if name in RESIDUE_FIELDS and first and first in "".join(FRONT_LABELS.get(name, ())):
+            grammar *= LABEL_RESIDUE  # left as read: the character may be the value's own
+        self.evidence[name] = round(EVIDENCE[how] * grammar * min(scores) ** OCR_WEIGHT.get(name, 1.0), 4)
         for box in boxes:
             box.used = True
 
@@ -277,7 +309,7 @@ def read_card(card: Card) -> PageReading:
         claim = claims.get(name) or Claim()
         boxes = [b for b in claim.boxes if not b.used]
         if label.rest:
-            page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label.box)
+            page.put(name, label.rest + "".join(b.compact for b in boxes), boxes, "label_box", label)
         elif boxes:
             page.put(name, "".join(b.compact for b in boxes), boxes, claim.how)
         elif (last := _nearest_unclaimed(label, grid, free)) is not None:
@@ -296,6 +328,7 @@ def read_card(card: Card) -> PageReading:
         if code:
             page.put("code_number", code, boxes, "seal" if len(code) == 13 else "shape")
             page.fields["code_number"] = code
+        _dimension_by_shape(card, page)
         for name in MASS_FIELDS:  # a mass label with no value: the card prints "--" or leaves it blank
             if name in card.labels and name not in page.fields:  # every vehicle has gross and unladen masses
                 page.fields[name], page.evidence[name] = "--", 0.7 if name in BLANK_MASSES else 0.3

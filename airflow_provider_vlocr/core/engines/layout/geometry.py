@@ -6,6 +6,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .text import normalise_text
 
@@ -24,6 +25,7 @@ class Box:
     y0: float = 0.0
     y1: float = 0.0
     used: bool = False
+    char_scores: tuple[float, ...] = ()  # each character's OCR score, aligned with ``text`` (empty: not known)
 
     @property
     def cx(self) -> float:
@@ -41,6 +43,15 @@ class Box:
     def compact(self) -> str:
         return self.text.replace(" ", "")
 
+    def score_after(self, taken: int) -> float:
+        """The weakest letter, digit or ideograph after the first ``taken`` characters of :attr:`compact` (the
+        value after a label read in the same box); the whole box's score when per-character scores are unknown."""
+        if len(self.char_scores) != len(self.text):
+            return self.score
+        pairs = [(c, s) for c, s in zip(self.text, self.char_scores, strict=True) if c != " "][taken:]
+        scores = [s for c, s in pairs if c.isalnum()]
+        return min(scores) if scores else self.score
+
 
 @dataclass
 class Label:
@@ -50,6 +61,7 @@ class Label:
     box: Box
     rest: str
     start: float  # deskewed x where the label text ends inside the box (estimate)
+    rest_score: float = 1.0  # the OCR score of ``rest`` alone (a misread label character says nothing of it)
 
 
 @dataclass
@@ -84,24 +96,27 @@ def _rotate(point: Point, angle: float) -> Point:
     return point[0] * c - point[1] * s, point[0] * s + point[1] * c
 
 
-def make_boxes(raw: Iterable[tuple[Sequence[Point], str, float]]) -> list[Box]:
-    """Normalise texts and deskew by the median angle of boxes wider than three times their height."""
-    items: list[tuple[list[Point], str, float]] = [
-        ([(float(x), float(y)) for x, y in quad], normalise_text(text), float(score)) for quad, text, score in raw
-    ]
-    items = [(q, t, s) for q, t, s in items if t]
+def make_boxes(raw: Iterable[Sequence[Any]]) -> list[Box]:
+    """Normalise texts and deskew by the median angle of boxes wider than three times their height. Each raw box is
+    ``(quad, text, score)`` or ``(quad, text, score, per-character scores)``."""
+    items: list[tuple[list[Point], str, float, tuple[float, ...]]] = []
+    for quad, text, score, *rest in raw:
+        normal = normalise_text(text)
+        chars = tuple(float(c) for c in rest[0]) if rest and len(rest[0]) == len(text) == len(normal) else ()
+        if normal:
+            items.append(([(float(x), float(y)) for x, y in quad], normal, float(score), chars))
     long_angles = []
-    for quad, _text, _ in items:
+    for quad, _text, _, _ in items:
         width = math.dist(quad[0], quad[1])
         height = math.dist(quad[0], quad[3])
         if width > 3 * height:
             long_angles.append(_angle(quad))
     angle = statistics.median(long_angles) if long_angles else 0.0
     boxes = []
-    for quad, text, score in items:
+    for quad, text, score, chars in items:
         rotated = [_rotate(p, angle) for p in quad]
         xs, ys = [p[0] for p in rotated], [p[1] for p in rotated]
-        boxes.append(Box(text, score, quad, min(xs), max(xs), min(ys), max(ys)))
+        boxes.append(Box(text, score, quad, min(xs), max(xs), min(ys), max(ys), char_scores=chars))
     return boxes
 
 

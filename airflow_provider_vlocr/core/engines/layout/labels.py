@@ -232,7 +232,7 @@ def find_labels(boxes: list[Box], labels: dict[str, tuple[str, ...]]) -> dict[st
                 continue  # 准牵引总质量 contains 总质量
             rest = text[end:].lstrip(":：.。 ")
             share = end / max(1, len(text))
-            label = Label(name, box, rest, box.x0 + (box.x1 - box.x0) * share)
+            label = Label(name, box, rest, box.x0 + (box.x1 - box.x0) * share, box.score_after(len(text) - len(rest)))
             box.used = True
             if name in SPACED_LABELS and not rest:
                 _absorb_spaced_parts(label, boxes, SPACED_LABELS[name])

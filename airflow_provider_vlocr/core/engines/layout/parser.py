@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ....licence.schema import ABBREVIATION_OF_PROVINCE, PROVINCE_NAMES
 from ..reading import LicenseReading
 from .fields import read_card
-from .geometry import Point, make_boxes
+from .geometry import make_boxes
 from .labels import split_cards
 
 PROVINCES = PROVINCE_NAMES
@@ -30,8 +31,8 @@ def complete_seal(seal: str, hints: str) -> str:
     return candidates[0][0] + seal if len(candidates) == 1 else seal
 
 
-def parse_boxes(raw: Iterable[tuple[Sequence[Point], str, float]]) -> LicenseReading:
-    """The whole parser: OCR boxes -> pages read."""
+def parse_boxes(raw: Iterable[Sequence[Any]]) -> LicenseReading:
+    """The whole parser: OCR boxes -> pages read (``(quad, text, score)``, per-character scores optional)."""
     boxes = make_boxes(raw)
     reading = LicenseReading()
     for card in split_cards(boxes):
