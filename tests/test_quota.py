@@ -67,5 +67,6 @@ def test_a_per_window_quota_unknown_to_the_client_is_met_with_few_429s(vlocr_emu
     throttled = counters["responses_by_status"].get("429", 0)
     assert [item["status"] for item in items] == ["ok"] * 60
     assert pacer.quota == (20, 4.0)
+    assert pacer.rate == pytest.approx(20 / 4.0 * HEADROOM)  # the stated quota's 429s are not taken for a cut
     assert throttled / counters["ocr_requests"] <= 0.15, counters["responses_by_status"]
     assert set(counters["billed_by_image"].values()) == {1}

@@ -180,13 +180,17 @@ class VehicleLicenseOcrClient:
                 )
             except requests.RequestException as exc:
                 raise transport_error(exc, call.what) from None
-            if pacer is not None:
-                pacer.observe(time.monotonic() - sent, throttled=response.status_code == 429)
+            throttled = response.status_code == 429
+            if pacer is not None and not throttled:
+                pacer.observe(time.monotonic() - sent, throttled=False)
             if response.status_code < 400:
                 return response
             error = error_from_response(response)
-            if pacer is not None and isinstance(error, ThrottledError) and error.quota is not None:
-                pacer.learn_quota(*error.quota)  # the account's quota as the service states it
+            if pacer is not None and throttled:
+                if isinstance(error, ThrottledError) and error.quota is not None:
+                    pacer.learn_quota(*error.quota)  # the account's quota as stated: it paces by itself, no guess
+                else:
+                    pacer.observe(time.monotonic() - sent, throttled=True)
             if (
                 isinstance(error, TokenExpiredError)
                 and not refreshed
