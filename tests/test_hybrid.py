@@ -147,6 +147,8 @@ def test_a_spent_budget_leaves_the_offline_result_marked(cloud: EmulatorHandle, 
     assert sum(bool(r.get("billed")) for r in records) == 1 == cloud.counters()["ocr_billed"]
     local_only = next(r for r in records if r["escalation"]["outcome"] == "budget")
     assert set(local_only["field_engines"].values()) == {"local"} and local_only["field_confidence"]
+    quality = local_only["image_quality"]  # the picture's quality reaches the item, for review and for the log
+    assert quality["width"] > 0 and quality["height"] > 0 and isinstance(quality["flags"], list)
 
 
 def test_a_cached_cloud_answer_is_not_billed_again(

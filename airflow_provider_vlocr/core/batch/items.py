@@ -116,7 +116,8 @@ def error_item(
 
 def engine_details(response: OcrResponse) -> dict[str, Any]:
     """What a local or hybrid engine adds beside the result (per-field confidence, doubtful fields, which engine
-    produced each field, the escalation), for items and cache entries; nothing for the cloud engine."""
+    produced each field, the escalation, the picture's quality), for items and cache entries; nothing for the
+    cloud engine."""
     details: dict[str, Any] = {}
     if response.field_confidence:
         details.update(field_confidence=response.field_confidence, doubtful_fields=response.doubtful_fields)
@@ -124,4 +125,6 @@ def engine_details(response: OcrResponse) -> dict[str, Any]:
         details["field_engines"] = response.field_engines
     if response.escalation is not None:
         details["escalation"] = response.escalation.model_dump(mode="json", exclude_none=True)
+    if response.image_quality is not None:
+        details["image_quality"] = response.image_quality.model_dump(mode="json", exclude_none=True)
     return details

@@ -262,6 +262,7 @@ def cached_response(hit: dict[str, Any], engine: str) -> OcrResponse:
         doubtful_fields=hit.get("doubtful_fields") or [],
         field_engines=hit.get("field_engines") or {},
         escalation=hit.get("escalation"),
+        image_quality=hit.get("image_quality"),
     )
 
 
