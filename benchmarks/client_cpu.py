@@ -4,7 +4,9 @@ The baseline is the SDK, measured in the same run on the same distinct images (e
 JPEGs and ~3 MB images. Both sides start from image bytes (the SDK needs the base64 text, so its encoding is
 counted too). CPU is this process's ``time.process_time`` (all threads), so the emulator's own work is not counted.
 Targets: <= 0.8x the SDK for the small JPEG and <= 0.6x for the 3 MB image (hook, AK/SK and IAM token); the
-operator's batch path <= 0.9x.
+operator's batch path <= 0.9x, measured with 1 and 4 calls in flight (each image is handed to a worker thread and
+back; with more in flight the main thread collects several answers a wake-up). The pacer is given a rate far above
+what is sent, so its slow start does not hold the batch back.
 
 Run: ``.venv/bin/python benchmarks/client_cpu.py [--calls 40]``.
 """
@@ -93,12 +95,13 @@ def hook_caller(base_url: str, mode: str, images: list[bytes]) -> Callable[[], A
     return lambda: client.recognize(image=next(turn), options=options)
 
 
-def batch_cpu_per_call(base_url: str, images: list[bytes]) -> float:
-    """The operator's batch path: one ``hook.recognize_batch`` over distinct images; CPU ms per image."""
+def batch_cpu_per_call(base_url: str, images: list[bytes], concurrency: int) -> float:
+    """The operator's batch path: one ``hook.recognize_batch`` over distinct images, ``concurrency`` in flight;
+    CPU ms per image."""
     os.environ["AIRFLOW_CONN_VLOCR_DEFAULT"] = json.dumps(connection_for(base_url, EmulatorConfig(), "aksk"))
     from airflow_provider_vlocr.hooks.vehicle_license_ocr import VehicleLicenseOcrHook
 
-    hook = VehicleLicenseOcrHook(max_concurrency=1)
+    hook = VehicleLicenseOcrHook(max_concurrency=concurrency, max_requests_per_second=10_000)
     options = hook.options(side="front")
     list(hook.recognize_batch(images[:1], options=options, progress_interval=3600))  # warm-up
     started = time.process_time()
@@ -130,10 +133,11 @@ def main() -> int:
                     row[f"hook_{mode}_cpu_ms"] = round(ours, 2)
                     row[f"hook_{mode}_ratio"] = round(ours / sdk_ms, 3)
                     row[f"hook_{mode}_met (<= {target}x)"] = ours / sdk_ms <= target
-                batch = batch_cpu_per_call(base_url, batch_images)
-                row["batch_path_cpu_ms"] = round(batch, 2)
-                row["batch_path_ratio"] = round(batch / sdk_ms, 3)
-                row["batch_path_met (<= 0.9x)"] = batch / sdk_ms <= 0.9
+                for concurrency in (1, 4):
+                    batch = batch_cpu_per_call(base_url, batch_images, concurrency)
+                    row[f"batch_path_{concurrency}_in_flight_cpu_ms"] = round(batch, 2)
+                    row[f"batch_path_{concurrency}_in_flight_ratio"] = round(batch / sdk_ms, 3)
+                    row[f"batch_path_{concurrency}_in_flight_met (<= 0.9x)"] = batch / sdk_ms <= 0.9
                 report[label] = row
         finally:
             process.terminate()
