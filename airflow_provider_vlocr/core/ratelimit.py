@@ -97,12 +97,11 @@ class _Probe:
     """A cut on trial: answers sent after it show whether the 429 share answers to the rate. They count from a
     second (or a round trip) after the cut: a limit's window still full of earlier calls refuses a while."""
 
-    def __init__(self, since: float, through: float, factor: float, share_before: float, slow_start: bool) -> None:
+    def __init__(self, since: float, through: float, factor: float, share_before: float) -> None:
         self.since = since
         self.through = through  # what got through when the 429s came
         self.factor = factor
         self.share_before = share_before
-        self.slow_start = slow_start
         self.answers = 0
         self.throttled = 0
         self.needed = min(600, max(PROBE_ANSWERS, math.ceil(PROBE_EXPECTED / max(share_before, 0.01))))
@@ -135,12 +134,12 @@ class AdaptivePacer(RateLimiter):
         self.quota: tuple[int, float] | None = None  # (limit, window seconds) as the service stated it
         self._binding = False  # the last caller waited for its slot: the rate, not the caller, sets the pace
         self._spends = 0  # stated quota windows found spent so far
-        self._started = clock()
-        self._period = (self._started, 0, 0)  # since when, answers, 429s: what the next judgement is made on
-        self._last_second: deque[tuple[float, bool]] = deque()  # (when, throttled) of the last second's answers
+        started = clock()
+        self._period = (started, 0, 0)  # since when, answers, 429s: what the next judgement is made on
+        self._answered: deque[float] = deque()  # when each answer of the last second came (this caller's share)
         self._probe: _Probe | None = None
         self._cuts_seen = self._seen.cuts  # cuts any caller of the store made, as last seen here
-        self._last_increase = self._started
+        self._last_increase = started
 
     @property
     def rate(self) -> float:
@@ -223,10 +222,9 @@ class AdaptivePacer(RateLimiter):
     def _count(self, now: float, throttled: bool) -> None:
         since, answers, refused = self._period
         self._period = (since, answers + 1, refused + throttled)
-        recent = self._last_second
-        recent.append((now, throttled))
-        while recent[0][0] <= now - 1.0:
-            recent.popleft()
+        self._answered.append(now)
+        while self._answered[0] <= now - 1.0:
+            self._answered.popleft()
 
     def _congested(self) -> bool:
         """A limit, not noise: more 429s in the period than the noise floor explains (two standard deviations of
@@ -236,21 +234,13 @@ class AdaptivePacer(RateLimiter):
         spread = 2.0 * math.sqrt(answers * max(noise, 0.05) * (1.0 - noise))
         return refused > answers * noise + spread + 1.0
 
-    def _through(self, now: float) -> float:
-        """Requests per second that got through: as the store counted them in its last whole second (all callers
-        of a shared store), or in this caller's first second, as counted here."""
-        if self._seen.ok_rate:
-            return self._seen.ok_rate
-        passed = sum(not throttled for _, throttled in self._last_second)
-        return passed / min(1.0, max(now - self._started, 0.05))
-
     def _decrease(self, now: float) -> None:
         """Cut the rate to what got through in the last second (by DECREASE at least), once per congestion event
         across all callers of the store. Unless the 429s came above a limit found before, put the cut on trial:
         random faults look like a limit until a lower rate does not make them rarer."""
         _, answers, refused = self._period
         share = refused / answers
-        through = self._through(now)
+        through = self._seen.ok_rate  # answered in the last second, by every caller of the store
         before = self._seen.rate
         most = DECREASE_UNDER_CEILING if self._seen.ceiling is not None else DECREASE
         target = max(MIN_DECREASE * before, min(most * before, through * HEADROOM))
@@ -263,8 +253,8 @@ class AdaptivePacer(RateLimiter):
         if found is not None and before >= found:
             self._seen = self.store.found(through)  # that limit again: no trial needed
         else:
-            self._probe = _Probe(now, through, self._seen.rate / before, share, self.slow_start)
-            mine = len(self._last_second) / max(self._seen.sent_rate, len(self._last_second), 1.0)
+            self._probe = _Probe(now, through, self._seen.rate / before, share)
+            mine = len(self._answered) / max(self._seen.sent_rate, len(self._answered), 1.0)
             self._probe.needed = max(MIN_SAMPLES, math.ceil(self._probe.needed * mine))  # others answer too
         self.slow_start = False
 
