@@ -41,6 +41,7 @@ import requests
 
 from airflow_provider_vlocr.testing.emulator_handle import EmulatorHandle, emulator_command
 from airflow_provider_vlocr.testing.licence_generator import generate
+from airflow_provider_vlocr.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".scale-demo"
@@ -104,12 +105,6 @@ def parse_args(argv: list[str] | None) -> Plan:
 
 def say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(what: str, ready: Callable[[], bool], timeout: float, *, processes: list[Service] | None = None) -> None:
