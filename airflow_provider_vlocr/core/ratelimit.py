@@ -8,7 +8,7 @@
   (AIMD), so a batch settles just under the quota.
 * A 429 is taken for a limit only when the share of 429s rises above the noise floor; a decrease is then checked:
   if the share does not fall at the lower rate, the 429s were random faults (they do not answer to the rate), the
-  rate is restored and the floor raised. 5xx and resets never slow the pace.
+  rate is restored (as soon as enough 429s have shown it) and the floor raised. 5xx and resets never slow the pace.
 * The state (rate, ceiling, slots) lives in a :class:`~.pacestore.PaceStore`: per process by default, or shared by
   all workers of a deployment (:mod:`.redis_pacing`).
 * Concurrency, unless given, follows Little's law: rate × observed latency, with headroom.
@@ -31,7 +31,7 @@ DECREASE_UNDER_CEILING = 0.9  # ... or this much with a known ceiling
 MIN_DECREASE = 0.05  # ... and leaves at least this share of the rate
 MIN_SAMPLES = 20  # answers a 429 share is judged on, at least, ...
 PERIOD = (0.25, 1.0)  # ... over a round trip within these seconds (more answers at higher rates: finer shares)
-PROBE_ANSWERS = 60  # answers sent after a cut that judge it, at least; enough to expect PROBE_EXPECTED 429s
+PROBE_ANSWERS = 100  # answers sent after a cut that judge it, at least; enough to expect PROBE_EXPECTED 429s
 PROBE_EXPECTED = 6.0  # if the 429s before the cut were noise
 NOISE_KEPT = 0.15  # a probe whose share stays above this fraction of the share before the cut found noise
 MAX_NOISE = 0.15  # random faults beyond this share are not told from a limit
@@ -106,6 +106,12 @@ class _Probe:
         self.throttled = 0
         self.needed = min(600, max(PROBE_ANSWERS, math.ceil(PROBE_EXPECTED / max(share_before, 0.01))))
 
+    @property
+    def noise_count(self) -> float:
+        """429s among ``needed`` answers that show noise. The verdict is known once they have come: a trial on
+        random faults ends early, and costs the lowered rate for about a third of its length."""
+        return max(3.0, NOISE_KEPT * self.share_before * self.needed)
+
 
 class AdaptivePacer(RateLimiter):
     """A :class:`RateLimiter` whose rate adapts to limits (slow start, then AIMD) under an optional ceiling,
@@ -136,7 +142,7 @@ class AdaptivePacer(RateLimiter):
         self._spends = 0  # stated quota windows found spent so far
         started = clock()
         self._period = (started, 0, 0)  # since when, answers, 429s: what the next judgement is made on
-        self._answered: deque[float] = deque()  # when each answer of the last second came (this caller's share)
+        self._sent: deque[float] = deque()  # when this caller sent in about the last second (its share of the sends)
         self._probe: _Probe | None = None
         self._cuts_seen = self._seen.cuts  # cuts any caller of the store made, as last seen here
         self._last_increase = started
@@ -171,6 +177,7 @@ class AdaptivePacer(RateLimiter):
             spends = self._spends
             wait, self._seen = self.store.reserve(PROBE_SECONDS)
             self._binding = wait > 0
+            self._sent.append(self._clock() + wait)
             if wait > 0:
                 self._sleep(wait)
             waited += wait
@@ -203,7 +210,7 @@ class AdaptivePacer(RateLimiter):
             if probe is not None and now - latency >= probe.since + max(1.0, self.latency or 0.0):
                 probe.answers += 1
                 probe.throttled += throttled
-                if probe.answers >= probe.needed:
+                if probe.answers >= probe.needed or probe.throttled >= probe.noise_count:
                     self._judge(probe)
             since, answers, _ = self._period
             if answers >= MIN_SAMPLES and now - since >= min(max(self.latency or 0.0, PERIOD[0]), PERIOD[1]):
@@ -222,16 +229,16 @@ class AdaptivePacer(RateLimiter):
     def _count(self, now: float, throttled: bool) -> None:
         since, answers, refused = self._period
         self._period = (since, answers + 1, refused + throttled)
-        self._answered.append(now)
-        while self._answered[0] <= now - 1.0:
-            self._answered.popleft()
+        while self._sent and self._sent[0] <= now - 1.0:
+            self._sent.popleft()
 
     def _congested(self) -> bool:
         """A limit, not noise: more 429s in the period than the noise floor explains (two standard deviations of
-        a binomial count, and one more)."""
+        a binomial count, and one more; three once random faults were found, whose false alarms each cost a
+        trial, while a limit's 429s still stand out: they grow with the rate)."""
         _, answers, refused = self._period
         noise = self.noise
-        spread = 2.0 * math.sqrt(answers * max(noise, 0.05) * (1.0 - noise))
+        spread = (3.0 if noise else 2.0) * math.sqrt(answers * max(noise, 0.05) * (1.0 - noise))
         return refused > answers * noise + spread + 1.0
 
     def _decrease(self, now: float) -> None:
@@ -254,7 +261,7 @@ class AdaptivePacer(RateLimiter):
             self._seen = self.store.found(through)  # that limit again: no trial needed
         else:
             self._probe = _Probe(now, through, self._seen.rate / before, share)
-            mine = len(self._answered) / max(self._seen.sent_rate, len(self._answered), 1.0)
+            mine = len(self._sent) / max(self._seen.sent_rate, len(self._sent), 1.0)
             self._probe.needed = max(MIN_SAMPLES, math.ceil(self._probe.needed * mine))  # others answer too
         self.slow_start = False
 
@@ -263,8 +270,8 @@ class AdaptivePacer(RateLimiter):
         was cut below what got through)? If not, the 429s were random faults: restore the rate, raise the noise
         floor to the share seen, forget any limit found before (it may have been the same noise) and ramp again."""
         self._probe = None
-        share = probe.throttled / probe.answers
-        if probe.throttled >= max(2.0, NOISE_KEPT * probe.share_before * probe.answers):
+        share = probe.throttled / probe.answers  # stopped early, it errs high: a high floor raises fewer alarms
+        if probe.throttled >= probe.noise_count:
             self.noise = min(MAX_NOISE, max(self.noise, share))  # the floor only rises: fewer false alarms
             self.store.scale(1.0 / probe.factor)
             self._seen = self.store.found(0.0)
