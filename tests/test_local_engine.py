@@ -156,6 +156,35 @@ def test_large_pictures_are_read_at_a_capped_size_and_located_in_their_own_pixel
     assert response.image_quality is not None and response.image_quality.width == big.width
 
 
+def test_a_tilted_photo_is_read_again_level_and_located_in_its_own_pixels(
+    samples: dict[str, Sample], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card photographed 7° askew: its lines' tilt is measured on the first reading, the page is read once more
+    turned level (cropped to the text, so the letters keep their size), and the text is located in the photo's own
+    pixels, where the card's VIN now lies after the turn."""
+    from airflow_provider_vlocr.core.engines.local import _turned
+
+    sample = samples["v000_front_clean.png"]
+    card = Image.open(io.BytesIO(sample.image)).convert("RGB")
+    tilted = card.rotate(7, Image.Resampling.BICUBIC, expand=True, fillcolor=(236, 236, 232))
+    engine = LocalEngine()
+    engine._ocr, engine.orientation = LocalEngine.shared()._engine(), LocalEngine.shared().orientation
+    seen: list[tuple[int, int]] = []
+    detect = engine.detect
+    monkeypatch.setattr(engine, "detect", lambda picture: seen.append(picture.size) or detect(picture))
+    response = engine.recognize(image=png(tilted), options=RecognizeOptions(side="front", return_text_location=True))
+    result = response.result.model_dump()
+    assert len(seen) == 2 and seen[1][0] < tilted.width  # the level pass reads a crop, not the turned canvas
+    assert exact(result, sample.truth) >= len(sample.truth) - 1, result
+    assert result["vin"] == sample.truth["vin"] and result["number"] == sample.truth["number"]
+    truth_quad = sample.reading.front.text_location["vin"]  # type: ignore[union-attr]
+    expected = [_turned((float(x), float(y)), 7.0, card.size, tilted.size) for x, y in truth_quad]
+    got = result["text_location"]["vin"]
+    centre = [sum(p[i] for p in got) / 4 for i in (0, 1)]
+    want = [sum(p[i] for p in expected) / 4 for i in (0, 1)]
+    assert abs(centre[0] - want[0]) < 30 and abs(centre[1] - want[1]) < 30, (got, expected)
+
+
 def test_character_scores_are_aligned_with_the_text_or_not_given() -> None:
     from airflow_provider_vlocr.core.engines.local import _char_scores
 

@@ -5,7 +5,8 @@ and inference is serialised by a lock, so the operator's worker threads share it
 
 A picture is turned upright before it is read: its EXIF orientation first, then the page-orientation classifier
 (:mod:`.orientation`) picks the turn. The page is read once at that turn; only when that reading finds too few
-fields is it read once more, at the classifier's second choice (a turned page costs at most one extra pass).
+fields is it read once more, at the classifier's second choice. Otherwise a reading in doubt of a page whose lines
+lean by a few degrees is read once more turned level. A page costs at most one extra pass.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from __future__ import annotations
 import importlib.util
 import io
 import logging
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from .base import ReadingEngine
+from .confidence import reading_in_doubt
 from .factory import EngineContext
-from .layout import Point, label_count, parse_boxes
+from .layout import Point, label_count, page_tilt, parse_boxes
 from .orientation import OrientationClassifier
 from .quality import assess
 from .reading import LicenseReading, unsupported
@@ -35,6 +38,9 @@ BLIND_TURNS = (0, 90, 270, 180)
 # (1600x1200 photos: about 22 % more CPU for the same fields). 960 px is the size of Huawei's real two-page photo,
 # which reads 22/22 there and lost 5 fields at 800 px.
 READ_MAX_SHORT_SIDE = 960
+# A page whose text lines are tilted by this many degrees (at least, at most) is read again turned level. Beyond
+# the upper bound a tilt is not a hand's slip but a box misread; the orientation classifier takes the quarter turns.
+DESKEW_DEGREES = (2.0, 30.0)
 
 
 class LocalEngine(ReadingEngine):
@@ -132,19 +138,56 @@ class LocalEngine(ReadingEngine):
             picture = ImageOps.exif_transpose(opened).convert("RGB")
         best: LicenseReading | None = None
         best_boxes: list[RawBox] = []
+        best_turn = passes = 0
         for turn in self.turns(picture):
+            passes += 1
             rotated = picture.rotate(turn, expand=True) if turn else picture
             found = self._detect_capped(rotated)
             boxes = [(_unrotate(quad, turn, picture.size), *rest) for quad, *rest in found]
             reading = parse_boxes(boxes)
             if best is None or label_count(reading) > label_count(best):
-                best, best_boxes = reading, found
+                best, best_boxes, best_turn = reading, found, turn
             if label_count(best) >= MIN_FIELDS_UPRIGHT:
                 break
         if best is None or label_count(best) == 0:
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
+        level_look = passes == 1 and reading_in_doubt(best)  # a page costs at most one extra pass
+        straightened = self._straightened(picture, best_turn, best_boxes) if level_look else None
+        if straightened is not None and label_count(straightened[0]) >= label_count(best):
+            best, best_boxes = straightened
         best.quality = assess(picture, best_boxes)
         return best
+
+    def _straightened(self, picture: Any, turn: int, boxes: list[RawBox]) -> tuple[LicenseReading, list[RawBox]] | None:
+        """``picture`` turned by ``turn`` and read into ``boxes`` (a reading in doubt), read again turned level when
+        its lines are tilted by DESKEW_DEGREES (one more pass): the detector joins and cuts tilted lines that level
+        ones keep apart, and a tilted page that read well is not read twice.
+        The reading locates text in ``picture``'s pixels, as the first did. None when the page is level enough."""
+        from PIL import Image
+
+        tilt = math.degrees(page_tilt(quad for quad, *_ in boxes))
+        if not DESKEW_DEGREES[0] <= abs(tilt) <= DESKEW_DEGREES[1]:
+            return None
+        page = picture.rotate(turn, expand=True) if turn else picture
+        fill = page.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # the page's mean colour, not white bands
+        level = page.rotate(tilt, Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+        # The turned canvas is larger than the page: crop it to the text read before (and a margin), or the read
+        # size cap would shrink the letters.
+        points = [_turned(point, tilt, page.size, level.size) for quad, *_ in boxes for point in quad]
+        margin = 0.04 * max(page.size)
+        left, top = (round(max(0.0, min(p[i] for p in points) - margin)) for i in (0, 1))
+        right, bottom = (round(min(level.size[i], max(p[i] for p in points) + margin)) for i in (0, 1))
+        found = self._detect_capped(level.crop((left, top, right, bottom)))
+        located = [
+            (
+                _unrotate(
+                    [_turned((x + left, y + top), -tilt, level.size, page.size) for x, y in quad], turn, picture.size
+                ),
+                *rest,
+            )
+            for quad, *rest in found
+        ]
+        return parse_boxes(located), found
 
 
 def create_engine(context: EngineContext) -> LocalEngine:
@@ -167,6 +210,17 @@ def _char_scores(text: str, words: Sequence[Any] | None) -> tuple[float, ...]:
         scores.append(spelled[at][1])
         at += 1
     return tuple(scores) if at == len(spelled) else ()
+
+
+def _turned(point: Point, degrees: float, size: tuple[int, int], turned_size: tuple[int, int]) -> Point:
+    """Where ``point`` of a picture of ``size`` lands once PIL turns it counter-clockwise by ``degrees`` with
+    ``expand=True`` (about its centre, onto a canvas of ``turned_size``)."""
+    angle = math.radians(degrees)
+    dx, dy = point[0] - size[0] / 2, point[1] - size[1] / 2
+    return (
+        turned_size[0] / 2 + math.cos(angle) * dx + math.sin(angle) * dy,
+        turned_size[1] / 2 - math.sin(angle) * dx + math.cos(angle) * dy,
+    )
 
 
 def _unrotate(quad: Sequence[Point], turn: int, size: tuple[int, int]) -> list[Point]:

@@ -13,7 +13,7 @@ Pure geometry and text rules, no OCR engine here, so it is tested on its own. St
 
 from __future__ import annotations
 
-from .geometry import Point
+from .geometry import Point, page_tilt
 from .parser import complete_seal, label_count, parse_boxes
 
-__all__ = ["Point", "complete_seal", "label_count", "parse_boxes"]
+__all__ = ["Point", "complete_seal", "label_count", "page_tilt", "parse_boxes"]

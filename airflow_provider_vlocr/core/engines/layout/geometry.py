@@ -86,6 +86,13 @@ def split_box(box: Box, at: int) -> tuple[Box, Box]:
     return left, right
 
 
+def page_tilt(quads: Iterable[Sequence[Point]]) -> float:
+    """The page's tilt in radians (positive: its lines fall to the right, in pixels with y down): the median angle
+    of the boxes wider than three times their height, whose top edges follow their text lines."""
+    angles = [_angle(quad) for quad in quads if math.dist(quad[0], quad[1]) > 3 * math.dist(quad[0], quad[3])]
+    return statistics.median(angles) if angles else 0.0
+
+
 def _angle(quad: Sequence[Point]) -> float:
     (x0, y0), (x1, y1) = quad[0], quad[1]
     return math.atan2(y1 - y0, x1 - x0)
@@ -105,13 +112,7 @@ def make_boxes(raw: Iterable[Sequence[Any]]) -> list[Box]:
         chars = tuple(float(c) for c in rest[0]) if rest and len(rest[0]) == len(text) == len(normal) else ()
         if normal:
             items.append(([(float(x), float(y)) for x, y in quad], normal, float(score), chars))
-    long_angles = []
-    for quad, _text, _, _ in items:
-        width = math.dist(quad[0], quad[1])
-        height = math.dist(quad[0], quad[3])
-        if width > 3 * height:
-            long_angles.append(_angle(quad))
-    angle = statistics.median(long_angles) if long_angles else 0.0
+    angle = page_tilt(quad for quad, *_ in items)
     boxes = []
     for quad, text, score, chars in items:
         rotated = [_rotate(p, angle) for p in quad]
