@@ -111,15 +111,11 @@ def field_confidence(
     return {name: round(min(1.0, max(0.0, score)), 3) for name, score in scores.items()}
 
 
-def reading_in_doubt(reading: LicenseReading) -> bool:
-    """Whether a reader's own reading lacks a field its pages always hold, or holds one on weak evidence (before
-    any format rule): a cheap sign that another look at the picture may read more."""
+def reading_incomplete(reading: LicenseReading) -> bool:
+    """Whether a reader's own reading lacks a field its pages always hold: a cheap sign that another look at the
+    picture may read more."""
     for page, expected in ((reading.front, EXPECTED_FRONT), (reading.back, EXPECTED_BACK)):
-        if page is None:
-            continue
-        if any(not page.fields.get(name) for name in expected if name not in BLANK_ALLOWED):
-            return True
-        if any(score < DOUBTFUL_BELOW for score in page.confidence.values()):
+        if page is not None and any(not page.fields.get(name) for name in expected if name not in BLANK_ALLOWED):
             return True
     return False
 

@@ -5,8 +5,8 @@ and inference is serialised by a lock, so the operator's worker threads share it
 
 A picture is turned upright before it is read: its EXIF orientation first, then the page-orientation classifier
 (:mod:`.orientation`) picks the turn. The page is read once at that turn; only when that reading finds too few
-fields is it read once more, at the classifier's second choice. Otherwise a reading in doubt of a page whose lines
-lean by a few degrees is read once more turned level. A page costs at most one extra pass.
+fields is it read once more, at the classifier's second choice. Otherwise a page whose lines lean by a few degrees
+and whose reading lacks a field is read once more turned level. A page costs at most one extra pass.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from .base import ReadingEngine
-from .confidence import reading_in_doubt
+from .confidence import reading_incomplete
 from .factory import EngineContext
 from .layout import Point, label_count, page_tilt, parse_boxes
 from .orientation import OrientationClassifier
@@ -151,7 +151,7 @@ class LocalEngine(ReadingEngine):
                 break
         if best is None or label_count(best) == 0:
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
-        level_look = passes == 1 and reading_in_doubt(best)  # a page costs at most one extra pass
+        level_look = passes == 1 and reading_incomplete(best)  # a page costs at most one extra pass
         straightened = self._straightened(picture, best_turn, best_boxes) if level_look else None
         if straightened is not None and label_count(straightened[0]) >= label_count(best):
             best, best_boxes = straightened
@@ -159,7 +159,7 @@ class LocalEngine(ReadingEngine):
         return best
 
     def _straightened(self, picture: Any, turn: int, boxes: list[RawBox]) -> tuple[LicenseReading, list[RawBox]] | None:
-        """``picture`` turned by ``turn`` and read into ``boxes`` (a reading in doubt), read again turned level when
+        """``picture`` turned by ``turn`` and read into ``boxes`` (lacking a field), read again turned level when
         its lines are tilted by DESKEW_DEGREES (one more pass): the detector joins and cuts tilted lines that level
         ones keep apart, and a tilted page that read well is not read twice.
         The reading locates text in ``picture``'s pixels, as the first did. None when the page is level enough."""
