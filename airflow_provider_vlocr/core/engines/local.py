@@ -153,7 +153,7 @@ class LocalEngine(ReadingEngine):
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
         level_look = passes == 1 and reading_incomplete(best)  # a page costs at most one extra pass
         straightened = self._straightened(picture, best_turn, best_boxes) if level_look else None
-        if straightened is not None and label_count(straightened[0]) >= label_count(best):
+        if straightened is not None and label_count(straightened[0]) > label_count(best):  # as for turns: more read
             best, best_boxes = straightened
         best.quality = assess(picture, best_boxes)
         return best
