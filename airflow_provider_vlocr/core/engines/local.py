@@ -139,6 +139,7 @@ class LocalEngine(ReadingEngine):
         best: LicenseReading | None = None
         best_boxes: list[RawBox] = []
         best_turn = passes = 0
+        best_page = picture
         for turn in self.turns(picture):
             passes += 1
             rotated = picture.rotate(turn, expand=True) if turn else picture
@@ -146,29 +147,30 @@ class LocalEngine(ReadingEngine):
             boxes = [(_unrotate(quad, turn, picture.size), *rest) for quad, *rest in found]
             reading = parse_boxes(boxes)
             if best is None or label_count(reading) > label_count(best):
-                best, best_boxes, best_turn = reading, found, turn
+                best, best_boxes, best_turn, best_page = reading, found, turn, rotated
             if label_count(best) >= MIN_FIELDS_UPRIGHT:
                 break
         if best is None or label_count(best) == 0:
             raise unsupported(f"no vehicle-licence fields found in {image_name}")
         level_look = passes == 1 and reading_incomplete(best)  # a page costs at most one extra pass
-        straightened = self._straightened(picture, best_turn, best_boxes) if level_look else None
+        straightened = self._straightened(picture, best_page, best_turn, best_boxes) if level_look else None
         if straightened is not None and label_count(straightened[0]) > label_count(best):  # as for turns: more read
             best, best_boxes = straightened
         best.quality = assess(picture, best_boxes)
         return best
 
-    def _straightened(self, picture: Any, turn: int, boxes: list[RawBox]) -> tuple[LicenseReading, list[RawBox]] | None:
-        """``picture`` turned by ``turn`` and read into ``boxes`` (lacking a field), read again turned level when
-        its lines are tilted by DESKEW_DEGREES (one more pass): the detector joins and cuts tilted lines that level
-        ones keep apart, and a tilted page that read well is not read twice.
-        The reading locates text in ``picture``'s pixels, as the first did. None when the page is level enough."""
+    def _straightened(
+        self, picture: Any, page: Any, turn: int, boxes: list[RawBox]
+    ) -> tuple[LicenseReading, list[RawBox]] | None:
+        """``page`` (``picture`` turned by ``turn``, read into ``boxes``, lacking a field) read again turned level
+        when its lines are tilted by DESKEW_DEGREES (one more pass): the detector joins and cuts tilted lines that
+        level ones keep apart, and a tilted page that read well is not read twice. The reading locates text in
+        ``picture``'s pixels, as the first did. None when the page is level enough."""
         from PIL import Image
 
         tilt = math.degrees(page_tilt(quad for quad, *_ in boxes))
         if not DESKEW_DEGREES[0] <= abs(tilt) <= DESKEW_DEGREES[1]:
             return None
-        page = picture.rotate(turn, expand=True) if turn else picture
         fill = page.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # the page's mean colour, not white bands
         level = page.rotate(tilt, Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
         # The turned canvas is larger than the page: crop it to the text read before (and a margin), or the read
